@@ -1,0 +1,307 @@
+/*
+ * guc.c
+ *		The juhe.* settings, and the snapshot of them that one call uses.
+ *
+ * Secrets (key, openid) and everything that decides where the key is sent
+ * (base_url, ca_file) are PGC_SUSET + GUC_SUPERUSER_ONLY: only superusers
+ * can read or change them.  The RSA public key is validated when set and
+ * parsed once per backend; the parsed key is reused until the setting
+ * changes.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "juheid.h"
+
+char	   *juhe_key = NULL;
+char	   *juhe_openid = NULL;
+char	   *juhe_rsa_public_key = NULL;
+char	   *juhe_base_url = NULL;
+char	   *juhe_ca_file = NULL;
+int			juhe_mode = JUHE_MODE_PLAIN;
+int			juhe_timeout_ms = 5000;
+int			juhe_connect_timeout_ms = 2000;
+int			juhe_retries = 1;
+int			juhe_max_response_kb = 64;
+bool		juhe_validate_locally = true;
+
+JuheCounters juhe_counters;
+
+static const struct config_enum_entry mode_options[] = {
+	{"plain", JUHE_MODE_PLAIN, false},
+	{"aes", JUHE_MODE_AES, false},
+	{"rsa", JUHE_MODE_RSA, false},
+	{NULL, 0, false}
+};
+
+/* parsed RSA key and the setting text it came from */
+static JuhePublicKey cached_key = NULL;
+static char *cached_key_text = NULL;
+
+static bool
+check_rsa_public_key(char **newval, void **extra, GucSource source)
+{
+	char		errbuf[JUHE_CRYPTO_ERRLEN];
+	JuhePublicKey key;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	key = juhe_parse_public_key(*newval, errbuf, sizeof(errbuf));
+	if (key == NULL)
+	{
+		GUC_check_errmsg("invalid value for parameter \"juhe.rsa_public_key\"");
+		GUC_check_errdetail("%s.", errbuf);
+		GUC_check_errhint("Paste the public key from the Juhe console, as Base64 or PEM.");
+		return false;
+	}
+	juhe_free_public_key(key);
+	return true;
+}
+
+static bool
+check_base_url(char **newval, void **extra, GucSource source)
+{
+	const char *u = *newval;
+	const char *rest;
+
+	if (u == NULL)
+		return false;
+	if (strncmp(u, "https://", 8) == 0)
+		rest = u + 8;
+	else if (strncmp(u, "http://", 7) == 0)
+		rest = u + 7;
+	else
+	{
+		GUC_check_errdetail("The URL must start with https:// (or http:// for a local test service).");
+		return false;
+	}
+	if (*rest == '\0' || *rest == '/')
+	{
+		GUC_check_errdetail("The URL has no host.");
+		return false;
+	}
+	for (const char *p = rest; *p; p++)
+	{
+		if (*p == '?' || *p == '#' || *p == '@' || (unsigned char) *p <= ' ')
+		{
+			GUC_check_errdetail("The URL must be scheme://host[:port][/path], without user, query or fragment.");
+			return false;
+		}
+	}
+	return true;
+}
+
+void
+juhe_define_gucs(void)
+{
+	DefineCustomStringVariable("juhe.key",
+							   "API key of the Juhe account.",
+							   NULL,
+							   &juhe_key,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("juhe.openid",
+							   "OpenID of the Juhe account, used to derive the AES keys.",
+							   NULL,
+							   &juhe_openid,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("juhe.rsa_public_key",
+							   "RSA public key for the rsa mode (Base64 DER or PEM).",
+							   NULL,
+							   &juhe_rsa_public_key,
+							   "",
+							   PGC_SUSET,
+							   GUC_NOT_IN_SAMPLE,
+							   check_rsa_public_key, NULL, NULL);
+
+	DefineCustomStringVariable("juhe.base_url",
+							   "Base URL of the Juhe service.",
+							   NULL,
+							   &juhe_base_url,
+							   "https://op.juhe.cn",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   check_base_url, NULL, NULL);
+
+	DefineCustomStringVariable("juhe.ca_file",
+							   "File of trusted CA certificates for https (empty: the system's).",
+							   NULL,
+							   &juhe_ca_file,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("juhe.mode",
+							 "Default verification mode: plain, aes or rsa.",
+							 NULL,
+							 &juhe_mode,
+							 JUHE_MODE_PLAIN,
+							 mode_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("juhe.timeout_ms",
+							"Time limit for one request to the Juhe service.",
+							NULL,
+							&juhe_timeout_ms,
+							5000, 100, 120000,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("juhe.connect_timeout_ms",
+							"Time limit for connecting to the Juhe service.",
+							NULL,
+							&juhe_connect_timeout_ms,
+							2000, 100, 60000,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("juhe.retries",
+							"Extra attempts after a transport failure or error 210305.",
+							NULL,
+							&juhe_retries,
+							1, 0, 5,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("juhe.max_response_kb",
+							"Largest answer accepted from the Juhe service.",
+							NULL,
+							&juhe_max_response_kb,
+							64, 1, 8192,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("juhe.validate_locally",
+							 "Answer malformed names and ID numbers locally, without a paid request.",
+							 NULL,
+							 &juhe_validate_locally,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("juhe");
+}
+
+JuheMode
+juhe_mode_from_text(const char *s)
+{
+	for (const struct config_enum_entry *e = mode_options; e->name; e++)
+		if (pg_strcasecmp(s, e->name) == 0)
+			return (JuheMode) e->val;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown verification mode \"%s\"", s),
+			 errhint("Use 'plain', 'aes' or 'rsa', or pass NULL to use juhe.mode.")));
+	return JUHE_MODE_PLAIN;		/* keep compiler quiet */
+}
+
+const char *
+juhe_mode_name(JuheMode mode)
+{
+	return mode_options[mode].name;
+}
+
+static void
+require(const char *value, const char *setting, JuheMode mode)
+{
+	if (value == NULL || value[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s is not set", setting),
+				 errdetail("Mode \"%s\" needs it; no request was sent.",
+						   juhe_mode_name(mode)),
+				 errhint("A superuser must set %s, for example in postgresql.conf or with ALTER SYSTEM.",
+						 setting)));
+}
+
+/* the parsed public key for the current setting, parsed at most once */
+static JuhePublicKey
+current_public_key(void)
+{
+	char		errbuf[JUHE_CRYPTO_ERRLEN];
+	JuhePublicKey key;
+
+	if (cached_key && cached_key_text &&
+		strcmp(cached_key_text, juhe_rsa_public_key) == 0)
+		return cached_key;
+
+	key = juhe_parse_public_key(juhe_rsa_public_key, errbuf, sizeof(errbuf));
+	if (key == NULL)			/* the check hook makes this unlikely */
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for parameter \"juhe.rsa_public_key\""),
+				 errdetail("%s.", errbuf)));
+	if (cached_key)
+		juhe_free_public_key(cached_key);
+	if (cached_key_text)
+		pfree(cached_key_text);
+	cached_key = key;
+	cached_key_text = MemoryContextStrdup(TopMemoryContext, juhe_rsa_public_key);
+	juhe_counters.key_loads++;
+	return cached_key;
+}
+
+void
+juhe_config_load(JuheConfig *cfg, JuheMode mode)
+{
+	size_t		len;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = mode;
+
+	require(juhe_key, "juhe.key", mode);
+	if (mode != JUHE_MODE_PLAIN)
+		require(juhe_openid, "juhe.openid", mode);
+	if (mode == JUHE_MODE_RSA)
+		require(juhe_rsa_public_key, "juhe.rsa_public_key", mode);
+
+	cfg->key = pstrdup(juhe_key);
+	cfg->base_url = pstrdup(juhe_base_url);
+	len = strlen(cfg->base_url);
+	while (len > 0 && cfg->base_url[len - 1] == '/')
+		cfg->base_url[--len] = '\0';
+	cfg->ca_file = (juhe_ca_file && juhe_ca_file[0]) ? pstrdup(juhe_ca_file) : NULL;
+	cfg->timeout_ms = juhe_timeout_ms;
+	cfg->connect_timeout_ms = Min(juhe_connect_timeout_ms, juhe_timeout_ms);
+	cfg->retries = juhe_retries;
+	cfg->max_response_bytes = (size_t) juhe_max_response_kb * 1024;
+
+	if (mode != JUHE_MODE_PLAIN &&
+		!juhe_derive_k16(juhe_openid, strlen(juhe_openid), cfg->k16))
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not derive the AES key from juhe.openid")));
+	if (mode == JUHE_MODE_RSA)
+		cfg->pubkey = current_public_key();
+}
+
+/* wipe the secrets in the snapshot */
+void
+juhe_config_release(JuheConfig *cfg)
+{
+	if (cfg->key)
+	{
+		explicit_bzero(cfg->key, strlen(cfg->key));
+		pfree(cfg->key);
+	}
+	explicit_bzero(cfg->k16, sizeof(cfg->k16));
+	cfg->key = NULL;
+}

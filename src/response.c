@@ -1,0 +1,169 @@
+/*
+ * response.c
+ *		Turn the service's JSON answer into a JuheAnswer.
+ *
+ *	{"reason":"成功","result":{"orderid":"J1...","res":1},"error_code":0}
+ *
+ * Numbers may arrive as strings ("0", "1"); both forms are accepted.  With
+ * error_code 0 the answer is billed, so res must be 1 or 2: anything else is
+ * reported (with the orderid kept) rather than guessed at.
+ */
+#include "response.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json.h>
+
+/* an integer, or a string holding only an optionally signed integer */
+static bool
+json_to_int(struct json_object *v, int *out)
+{
+	if (v == NULL)
+		return false;
+	if (json_object_is_type(v, json_type_int))
+	{
+		int64_t		x = json_object_get_int64(v);
+
+		if (x < INT32_MIN || x > INT32_MAX)
+			return false;
+		*out = (int) x;
+		return true;
+	}
+	if (json_object_is_type(v, json_type_string))
+	{
+		const char *s = json_object_get_string(v);
+		char	   *end;
+		long		x;
+
+		if (*s == '\0' || strlen(s) != (size_t) json_object_get_string_len(v))
+			return false;
+		errno = 0;
+		x = strtol(s, &end, 10);
+		if (errno != 0 || *end != '\0' || x < INT32_MIN || x > INT32_MAX)
+			return false;
+		*out = (int) x;
+		return true;
+	}
+	return false;
+}
+
+/* copy at most dstlen-1 bytes without splitting a UTF-8 sequence */
+static void
+copy_utf8(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	size_t		n = srclen < dstlen - 1 ? srclen : dstlen - 1;
+
+	if (n < srclen)
+		while (n > 0 && ((unsigned char) src[n] & 0xC0) == 0x80)
+			n--;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	/* an embedded NUL would silently shorten the text; stop there anyway */
+}
+
+JuheParseStatus
+juhe_parse_answer(const char *body, size_t len, JuheAnswer *out)
+{
+	struct json_tokener *tok;
+	struct json_object *root;
+	struct json_object *v;
+	struct json_object *result = NULL;
+	JuheParseStatus st = JUHE_PARSE_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (len > INT32_MAX)
+		return JUHE_PARSE_NOT_JSON;
+
+	tok = json_tokener_new();
+	if (tok == NULL)
+		return JUHE_PARSE_NOT_JSON;
+	root = json_tokener_parse_ex(tok, body, (int) len);
+	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success)
+	{
+		/* incomplete ("continue") counts as malformed too */
+		json_object_put(root);
+		json_tokener_free(tok);
+		return JUHE_PARSE_NOT_JSON;
+	}
+	/* nothing but white space may follow the value */
+	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
+		if (!(body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+		{
+			st = JUHE_PARSE_NOT_JSON;
+			break;
+		}
+	json_tokener_free(tok);
+	if (st != JUHE_PARSE_OK)
+	{
+		json_object_put(root);
+		return st;
+	}
+
+	if (!json_object_is_type(root, json_type_object))
+	{
+		json_object_put(root);
+		return JUHE_PARSE_NOT_OBJECT;
+	}
+
+	if (json_object_object_get_ex(root, "reason", &v) &&
+		json_object_is_type(v, json_type_string))
+		copy_utf8(out->reason, sizeof(out->reason), json_object_get_string(v),
+				  (size_t) json_object_get_string_len(v));
+
+	if (!json_object_object_get_ex(root, "error_code", &v) ||
+		!json_to_int(v, &out->error_code))
+	{
+		json_object_put(root);
+		return JUHE_PARSE_NO_ERROR_CODE;
+	}
+
+	if (json_object_object_get_ex(root, "result", &result) &&
+		json_object_is_type(result, json_type_object))
+	{
+		if (json_object_object_get_ex(result, "orderid", &v) &&
+			(json_object_is_type(v, json_type_string) ||
+			 json_object_is_type(v, json_type_int)))
+		{
+			const char *s = json_object_get_string(v);
+
+			copy_utf8(out->orderid, sizeof(out->orderid), s, strlen(s));
+			out->has_orderid = out->orderid[0] != '\0';
+		}
+		if (out->error_code == 0)
+		{
+			if (!json_object_object_get_ex(result, "res", &v) ||
+				!json_to_int(v, &out->res) ||
+				(out->res != 1 && out->res != 2))
+				st = JUHE_PARSE_BAD_RES;
+		}
+	}
+	else if (out->error_code == 0)
+		st = JUHE_PARSE_BAD_RES;
+
+	if (st != JUHE_PARSE_OK || out->error_code != 0)
+		out->res = 0;
+	json_object_put(root);
+	return st;
+}
+
+const char *
+juhe_parse_status_text(JuheParseStatus st)
+{
+	switch (st)
+	{
+		case JUHE_PARSE_OK:
+			return "ok";
+		case JUHE_PARSE_NOT_JSON:
+			return "the body is not complete, valid JSON";
+		case JUHE_PARSE_NOT_OBJECT:
+			return "the JSON value is not an object";
+		case JUHE_PARSE_NO_ERROR_CODE:
+			return "the JSON object has no integer \"error_code\"";
+		case JUHE_PARSE_BAD_RES:
+			return "a successful answer has no \"res\" of 1 or 2";
+	}
+	return "unknown";
+}

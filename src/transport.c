@@ -1,0 +1,428 @@
+/*
+ * transport.c
+ *		libcurl multi interface + PostgreSQL WaitEventSet.
+ *
+ * curl tells us (socket callback) which sockets it wants watched and (timer
+ * callback) when it next needs to run; we wait on exactly those plus the
+ * process latch, so a query cancel or statement_timeout wakes the wait at
+ * once and CHECK_FOR_INTERRUPTS() raises PostgreSQL's own error.  Callbacks
+ * never ereport: the write callback fills a malloc'd buffer capped at
+ * max_response_bytes and aborts the transfer past it.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "juheid.h"
+#include "transport.h"
+
+#define MAX_SOCKETS 256
+#define POOL_MAX 16
+#define WAIT_SLICE_MS 1000
+
+typedef struct WatchedSocket
+{
+	curl_socket_t fd;
+	int			what;			/* CURL_POLL_IN / OUT / INOUT */
+} WatchedSocket;
+
+static CURLM *multi = NULL;
+static CURLSH *share = NULL;
+static struct curl_slist *headers = NULL;
+static CURL *pool[POOL_MAX];
+static int	pool_len = 0;
+
+static WatchedSocket watched[MAX_SOCKETS];
+static int	nwatched = 0;
+static long timer_ms = -1;
+
+static WaitEventSet *current_set = NULL;
+
+static void
+transport_shutdown(int code, Datum arg)
+{
+	for (int i = 0; i < pool_len; i++)
+		curl_easy_cleanup(pool[i]);
+	pool_len = 0;
+	if (multi)
+		curl_multi_cleanup(multi);
+	multi = NULL;
+	if (share)
+		curl_share_cleanup(share);
+	share = NULL;
+	curl_slist_free_all(headers);
+	headers = NULL;
+}
+
+static int
+socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	int			i;
+
+	for (i = 0; i < nwatched; i++)
+		if (watched[i].fd == s)
+			break;
+	if (what == CURL_POLL_REMOVE)
+	{
+		if (i < nwatched)
+			watched[i] = watched[--nwatched];
+		return 0;
+	}
+	if (i == nwatched)
+	{
+		if (nwatched >= MAX_SOCKETS)
+			return -1;			/* curl fails the transfer */
+		nwatched++;
+	}
+	watched[i].fd = s;
+	watched[i].what = what;
+	return 0;
+}
+
+static int
+timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+	timer_ms = timeout_ms;
+	return 0;
+}
+
+static void
+ensure_multi(void)
+{
+	if (multi != NULL)
+		return;
+
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not initialize libcurl")));
+
+	share = curl_share_init();
+	if (share)
+	{
+		curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+		curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	}
+	headers = curl_slist_append(NULL,
+								"Content-Type: application/x-www-form-urlencoded");
+	if (headers)
+		headers = curl_slist_append(headers, "Accept: application/json");
+	if (headers)
+		headers = curl_slist_append(headers, "Expect:");	/* no 100-continue */
+
+	multi = curl_multi_init();
+	if (multi == NULL || share == NULL || headers == NULL)
+	{
+		transport_shutdown(0, 0);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not create libcurl handles")));
+	}
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	/* keep a few idle connections per host for the next call */
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) POOL_MAX);
+	before_shmem_exit(transport_shutdown, 0);
+}
+
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	JuheHttp   *r = (JuheHttp *) userp;
+	size_t		n = size * nmemb;
+
+	if (n > r->buf_limit - r->buf_len)
+	{
+		r->too_large = true;
+		return 0;				/* CURLE_WRITE_ERROR */
+	}
+	if (r->buf_len + n + 1 > r->buf_cap)
+	{
+		size_t		cap = Max(r->buf_cap * 2, r->buf_len + n + 1);
+		char	   *nb;
+
+		cap = Max(cap, 1024);
+		nb = realloc(r->buf, cap);
+		if (nb == NULL)
+			return 0;
+		r->buf = nb;
+		r->buf_cap = cap;
+	}
+	memcpy(r->buf + r->buf_len, data, n);
+	r->buf_len += n;
+	r->buf[r->buf_len] = '\0';
+	return n;
+}
+
+static CURL *
+pool_get(void)
+{
+	if (pool_len > 0)
+		return pool[--pool_len];
+	return curl_easy_init();
+}
+
+/* return a handle after a transfer; one that failed is not reused */
+static void
+pool_put(CURL *easy, bool healthy)
+{
+	if (healthy && pool_len < POOL_MAX)
+	{
+		curl_easy_reset(easy);
+		pool[pool_len++] = easy;
+	}
+	else
+		curl_easy_cleanup(easy);
+}
+
+static bool
+start_transfer(JuheHttp *r, const JuheHttpOptions *opts)
+{
+	CURL	   *e = pool_get();
+	CURLcode	rc = CURLE_OK;
+
+	r->curl_code = CURLE_OK;
+	r->status = 0;
+	r->too_large = false;
+	r->response = NULL;
+	r->response_len = 0;
+	r->errbuf[0] = '\0';
+	r->buf = NULL;
+	r->buf_len = r->buf_cap = 0;
+	r->buf_limit = opts->max_response_bytes;
+	r->easy = e;
+	if (e == NULL)
+	{
+		r->curl_code = CURLE_OUT_OF_MEMORY;
+		return false;
+	}
+
+#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+	SET(CURLOPT_URL, r->url);
+	SET(CURLOPT_PRIVATE, r);
+	SET(CURLOPT_ERRORBUFFER, r->errbuf);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_SHARE, share);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (opts->ca_file)
+		SET(CURLOPT_CAINFO, opts->ca_file);
+	SET(CURLOPT_TIMEOUT_MS, opts->timeout_ms);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, opts->connect_timeout_ms);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_USERAGENT, "juheid/1.0");
+	SET(CURLOPT_HTTPHEADER, headers);
+	SET(CURLOPT_POST, 1L);
+	SET(CURLOPT_POSTFIELDS, r->body);
+	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body_len);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) opts->max_response_bytes);
+	SET(CURLOPT_WRITEFUNCTION, write_cb);
+	SET(CURLOPT_WRITEDATA, r);
+#undef SET
+
+	if (rc == CURLE_OK && curl_multi_add_handle(multi, e) != CURLM_OK)
+		rc = CURLE_FAILED_INIT;
+	if (rc != CURLE_OK)
+	{
+		r->curl_code = rc;
+		r->easy = NULL;
+		pool_put(e, false);
+		return false;
+	}
+	juhe_counters.requests++;
+	return true;
+}
+
+static void
+free_buffer(JuheHttp *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+	r->buf_len = r->buf_cap = 0;
+}
+
+static void
+finish_transfer(JuheHttp *r, CURLcode result)
+{
+	long		connects = 0;
+	CURL	   *e = r->easy;
+
+	r->curl_code = result;
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+	if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
+		juhe_counters.connections += connects;
+	curl_multi_remove_handle(multi, e);
+	r->easy = NULL;
+	pool_put(e, result == CURLE_OK);
+
+	if (result == CURLE_OK)
+	{
+		r->response = palloc(r->buf_len + 1);
+		if (r->buf_len > 0)
+			memcpy(r->response, r->buf, r->buf_len);
+		r->response[r->buf_len] = '\0';
+		r->response_len = r->buf_len;
+	}
+	free_buffer(r);
+}
+
+/* on error: drop every transfer still attached, then let the error go on */
+static void
+abort_transfers(JuheHttp **reqs, int n)
+{
+	if (current_set)
+	{
+		FreeWaitEventSet(current_set);
+		current_set = NULL;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		JuheHttp   *r = reqs[i];
+
+		if (r->easy)
+		{
+			curl_multi_remove_handle(multi, r->easy);
+			pool_put(r->easy, false);
+			r->easy = NULL;
+		}
+		free_buffer(r);
+	}
+}
+
+/* one round: wait for curl's sockets, its timer or the latch, then act */
+static void
+wait_and_drive(void)
+{
+	WaitEvent	events[MAX_SOCKETS + 2];
+	int			nevents;
+	long		timeout = timer_ms;
+	int			running;
+
+	if (timeout == 0)
+	{
+		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		return;
+	}
+	if (timeout < 0 || timeout > WAIT_SLICE_MS)
+		timeout = WAIT_SLICE_MS;
+
+	current_set = CreateWaitEventSet(CurrentMemoryContext, nwatched + 2);
+	AddWaitEventToSet(current_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(current_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	for (int i = 0; i < nwatched; i++)
+	{
+		uint32		ev = 0;
+
+		if (watched[i].what & CURL_POLL_IN)
+			ev |= WL_SOCKET_READABLE;
+		if (watched[i].what & CURL_POLL_OUT)
+			ev |= WL_SOCKET_WRITEABLE;
+		if (ev)
+			AddWaitEventToSet(current_set, ev, watched[i].fd, NULL, NULL);
+	}
+	nevents = WaitEventSetWait(current_set, timeout, events, lengthof(events),
+							   PG_WAIT_EXTENSION);
+	FreeWaitEventSet(current_set);
+	current_set = NULL;
+
+	if (nevents == 0)
+	{
+		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		return;
+	}
+	for (int i = 0; i < nevents; i++)
+	{
+		int			flags = 0;
+
+		if (events[i].events & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			continue;
+		}
+		if (events[i].events & WL_SOCKET_READABLE)
+			flags |= CURL_CSELECT_IN;
+		if (events[i].events & WL_SOCKET_WRITEABLE)
+			flags |= CURL_CSELECT_OUT;
+		curl_multi_socket_action(multi, events[i].fd, flags, &running);
+	}
+}
+
+void
+juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
+			  const JuheHttpOptions *opts)
+{
+	ensure_multi();
+
+	PG_TRY();
+	{
+		int			next = 0;
+		int			active = 0;
+		int			finished = 0;
+
+		while (finished < n)
+		{
+			CURLMsg    *msg;
+			int			queued;
+
+			while (active < max_parallel && next < n)
+			{
+				if (start_transfer(reqs[next], opts))
+					active++;
+				else
+					finished++;
+				next++;
+			}
+			if (active == 0)
+				continue;
+
+			wait_and_drive();
+
+			while ((msg = curl_multi_info_read(multi, &queued)) != NULL)
+			{
+				char	   *priv = NULL;
+				JuheHttp   *r;
+
+				if (msg->msg != CURLMSG_DONE)
+					continue;
+				curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+				r = (JuheHttp *) priv;
+				if (r == NULL || r->easy != msg->easy_handle)
+					continue;
+				finish_transfer(r, msg->data.result);
+				active--;
+				finished++;
+			}
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	PG_CATCH();
+	{
+		abort_transfers(reqs, n);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+void
+juhe_http_sleep(long ms)
+{
+	TimestampTz end = GetCurrentTimestamp() + ms * 1000;
+
+	for (;;)
+	{
+		long		left = (end - GetCurrentTimestamp()) / 1000;
+
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}

@@ -1,0 +1,134 @@
+# test/harness.sh -- sourced by test/run-tests.sh and test/demo.sh.
+#
+# Starts a throw-away PostgreSQL 15 cluster (as the postgres user when run as
+# root: PostgreSQL refuses to run as root) on a private port and socket
+# directory, with juheid preloaded and pointed at the bundled mock service,
+# which it also starts (plain HTTP and, with a throw-away self-signed
+# certificate, HTTPS).  Everything listens on 127.0.0.1 or a private Unix
+# socket and is stopped by PID in harness_stop.
+
+: "${PGBIN:=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}"
+HARNESS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PY=/usr/bin/python3
+
+JUHE_TEST_KEY=testkey0123456789abcdef0123456789
+JUHE_TEST_OPENID=JHtestOpenId0001
+
+HARNESS_DIR=""
+MOCK_PID=""
+PG_STARTED=""
+
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+wait_for_file() {
+	for _ in $(seq 1 100); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for $1" >&2
+	return 1
+}
+
+harness_start() {
+	HARNESS_DIR=$(mktemp -d /tmp/juheid-test.XXXXXX)
+	chmod 755 "$HARNESS_DIR"
+
+	# throw-away certificate for the HTTPS listener
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+		-addext "subjectAltName=IP:127.0.0.1" -days 2 \
+		-keyout "$HARNESS_DIR/tls.key" -out "$HARNESS_DIR/tls.crt" 2>/dev/null
+	chmod 644 "$HARNESS_DIR/tls.crt"
+
+	"$PY" "$HARNESS_ROOT/test/mock_juhe.py" --port 0 \
+		--port-file "$HARNESS_DIR/mock.port" \
+		--tls-cert "$HARNESS_DIR/tls.crt" --tls-key "$HARNESS_DIR/tls.key" \
+		--tls-port 0 --tls-port-file "$HARNESS_DIR/mock.tlsport" \
+		--key "$JUHE_TEST_KEY" --openid "$JUHE_TEST_OPENID" \
+		--slow-seconds 30 --quiet >"$HARNESS_DIR/mock.log" 2>&1 &
+	MOCK_PID=$!
+	wait_for_file "$HARNESS_DIR/mock.port" || return 1
+	wait_for_file "$HARNESS_DIR/mock.tlsport" || return 1
+	MOCK_PORT=$(cat "$HARNESS_DIR/mock.port")
+	MOCK_TLS_PORT=$(cat "$HARNESS_DIR/mock.tlsport")
+
+	PGPORT=$(free_port)
+	if [ "$(id -u)" = 0 ]; then
+		chown postgres: "$HARNESS_DIR"
+	fi
+	as_pg "$PGBIN/initdb" -D "$HARNESS_DIR/data" -U postgres -A trust \
+		-E UTF8 --no-locale >"$HARNESS_DIR/initdb.log" 2>&1 || {
+		cat "$HARNESS_DIR/initdb.log" >&2
+		return 1
+	}
+	local pubkey
+	pubkey=$(tr -d '\n' <"$HARNESS_ROOT/test/keys/test_rsa_public.b64")
+	cat >>"$HARNESS_DIR/data/postgresql.conf" <<CONF
+listen_addresses = ''
+port = $PGPORT
+unix_socket_directories = '$HARNESS_DIR'
+shared_preload_libraries = 'juheid'
+max_connections = 20
+fsync = off
+juhe.base_url = 'http://127.0.0.1:$MOCK_PORT'
+juhe.key = '$JUHE_TEST_KEY'
+juhe.openid = '$JUHE_TEST_OPENID'
+juhe.rsa_public_key = '$pubkey'
+juhe.timeout_ms = 3000
+juhe.connect_timeout_ms = 1000
+CONF
+	as_pg "$PGBIN/pg_ctl" -D "$HARNESS_DIR/data" -l "$HARNESS_DIR/postgres.log" \
+		-w start >/dev/null || {
+		cat "$HARNESS_DIR/postgres.log" >&2
+		return 1
+	}
+	PG_STARTED=1
+	PGHOST=$HARNESS_DIR
+	PGUSER=postgres
+	export PGHOST PGPORT PGUSER MOCK_PORT MOCK_TLS_PORT HARNESS_DIR
+	export JUHE_MOCK_URL="http://127.0.0.1:$MOCK_PORT"
+	export JUHE_MOCK_TLS_URL="https://127.0.0.1:$MOCK_TLS_PORT"
+	export JUHE_TEST_CA="$HARNESS_DIR/tls.crt"
+}
+
+harness_stop() {
+	if [ -n "$PG_STARTED" ]; then
+		as_pg "$PGBIN/pg_ctl" -D "$HARNESS_DIR/data" -m fast -w stop >/dev/null 2>&1
+		PG_STARTED=""
+	fi
+	if [ -n "$MOCK_PID" ]; then
+		kill "$MOCK_PID" 2>/dev/null
+		wait "$MOCK_PID" 2>/dev/null
+		MOCK_PID=""
+	fi
+	if [ -n "$HARNESS_DIR" ] && [ -z "${JUHEID_KEEP_TMP:-}" ]; then
+		rm -rf "$HARNESS_DIR"
+	fi
+}
+
+# extra settings the regression tests read with current_setting()
+harness_test_settings() {
+	cat >>"$HARNESS_DIR/data/postgresql.conf" <<CONF
+juhe_test.tls_url = '$JUHE_MOCK_TLS_URL'
+juhe_test.ca_file = '$JUHE_TEST_CA'
+CONF
+	as_pg "$PGBIN/pg_ctl" -D "$HARNESS_DIR/data" reload >/dev/null
+	sleep 0.5
+}

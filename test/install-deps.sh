@@ -1,0 +1,23 @@
+#!/bin/bash
+# test/install-deps.sh -- Debian 12 packages needed to build, test and demo
+# juheid.  Run as root.  Only Debian's archive is used.
+set -euo pipefail
+pkgs=(build-essential pkg-config clang libclang-rt-14-dev
+	postgresql-15 postgresql-server-dev-15 postgresql-contrib
+	libcurl4-openssl-dev libjson-c-dev libssl-dev openssl curl
+	python3 python3-cryptography ca-certificates)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "install-deps: missing packages: ${missing[*]} (run as root)" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's postgresql package may create and start a default cluster; we
+# never use it (our clusters are private), so it is left alone.
