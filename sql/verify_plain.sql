@@ -10,7 +10,7 @@ SELECT s -> 'last' ->> 'method' AS method,
        s -> 'last' ->> 'content_type' AS content_type,
        s -> 'last' -> 'fields' AS fields,
        s -> 'last' ->> 'orderid' AS orderid_field,
-       s -> 'last' ->> 'has_query_string' AS query_string
+       s -> 'last' ->> 'query_string' AS query_string
   FROM juhe_test.stats() s;
 
 -- a mismatch is an answer (billed), not an error
@@ -31,6 +31,7 @@ SELECT (juhe_test.stats()) ->> 'requests' AS requests_sent;
 
 -- NULL mode means juhe.mode; an unknown mode fails before sending
 SELECT res FROM juhe_verify('张三', '11010519491231002X', NULL);
+SELECT juhe_test.reset();
 SELECT juhe_verify('张三', '11010519491231002X', 'rsa2');
 SELECT juhe_verify('张三', '11010519491231002X', '');
 SELECT (juhe_test.stats()) ->> 'requests' AS requests_sent;

@@ -150,13 +150,13 @@ aes_b64(const EVP_CIPHER *cipher, const char *plain, size_t len,
 
 	if (len > 65536)
 	{
-		set_err(errbuf, errlen, "plaintext too long");
+		set_err(errbuf, errlen, "The plaintext is too long");
 		return NULL;
 	}
 	ct = malloc(len + 32);
 	if (ct == NULL)
 	{
-		set_err(errbuf, errlen, "out of memory");
+		set_err(errbuf, errlen, "Out of memory");
 		return NULL;
 	}
 	ctx = EVP_CIPHER_CTX_new();
@@ -167,7 +167,7 @@ aes_b64(const EVP_CIPHER *cipher, const char *plain, size_t len,
 		EVP_EncryptFinal_ex(ctx, ct + n1, &n2) != 1)
 		set_err(errbuf, errlen, "AES encryption failed");
 	else if ((out = b64_encode(ct, (size_t) n1 + n2)) == NULL)
-		set_err(errbuf, errlen, "out of memory");
+		set_err(errbuf, errlen, "Out of memory");
 	EVP_CIPHER_CTX_free(ctx);
 	free(ct);
 	return out;
@@ -258,7 +258,7 @@ juhe_parse_public_key(const char *text, char *errbuf, size_t errlen)
 
 		if (label_end == NULL)
 		{
-			set_err(errbuf, errlen, "malformed PEM header");
+			set_err(errbuf, errlen, "The PEM header is malformed");
 			return NULL;
 		}
 		if ((size_t) (label_end - label) == strlen("PUBLIC KEY") &&
@@ -270,14 +270,14 @@ juhe_parse_public_key(const char *text, char *errbuf, size_t errlen)
 		else
 		{
 			set_err(errbuf, errlen,
-					"PEM block is not \"PUBLIC KEY\" or \"RSA PUBLIC KEY\"");
+					"The PEM block is not \"PUBLIC KEY\" or \"RSA PUBLIC KEY\"");
 			return NULL;
 		}
 		body = label_end + 5;
 		end = strstr(body, "-----END ");
 		if (end == NULL)
 		{
-			set_err(errbuf, errlen, "PEM block has no END line");
+			set_err(errbuf, errlen, "The PEM block has no END line");
 			return NULL;
 		}
 		bodylen = end - body;
@@ -286,26 +286,26 @@ juhe_parse_public_key(const char *text, char *errbuf, size_t errlen)
 	der = juhe_b64_decode(body, bodylen, &derlen);
 	if (der == NULL)
 	{
-		set_err(errbuf, errlen, "key is not valid Base64");
+		set_err(errbuf, errlen, "The key is not valid Base64");
 		return NULL;
 	}
 	pkey = der_to_key(der, derlen, pkcs1);
 	free(der);
 	if (pkey == NULL)
 	{
-		set_err(errbuf, errlen, "key is not a DER-encoded RSA public key");
+		set_err(errbuf, errlen, "The key is not a DER-encoded RSA public key");
 		return NULL;
 	}
 	if (!EVP_PKEY_is_a(pkey, "RSA"))
 	{
 		EVP_PKEY_free(pkey);
-		set_err(errbuf, errlen, "key is not an RSA key");
+		set_err(errbuf, errlen, "The key is not an RSA key");
 		return NULL;
 	}
 	if (EVP_PKEY_get_bits(pkey) < 1024)
 	{
 		EVP_PKEY_free(pkey);
-		set_err(errbuf, errlen, "RSA key is shorter than 1024 bits");
+		set_err(errbuf, errlen, "The RSA key is shorter than 1024 bits");
 		return NULL;
 	}
 	return pkey;
@@ -334,7 +334,7 @@ juhe_rsa_encrypt_b64(JuhePublicKey pub, const char *data, size_t len,
 		EVP_PKEY_encrypt(ctx, ct, &ctlen, (const unsigned char *) data, len) != 1)
 		set_err(errbuf, errlen, "RSA encryption failed");
 	else if ((out = b64_encode(ct, ctlen)) == NULL)
-		set_err(errbuf, errlen, "out of memory");
+		set_err(errbuf, errlen, "Out of memory");
 	EVP_PKEY_CTX_free(ctx);
 	free(ct);
 	return out;

@@ -157,13 +157,13 @@ juhe_parse_status_text(JuheParseStatus st)
 		case JUHE_PARSE_OK:
 			return "ok";
 		case JUHE_PARSE_NOT_JSON:
-			return "the body is not complete, valid JSON";
+			return "The body is not complete, valid JSON";
 		case JUHE_PARSE_NOT_OBJECT:
-			return "the JSON value is not an object";
+			return "The JSON value is not an object";
 		case JUHE_PARSE_NO_ERROR_CODE:
-			return "the JSON object has no integer \"error_code\"";
+			return "The JSON object has no integer \"error_code\"";
 		case JUHE_PARSE_BAD_RES:
-			return "a successful answer has no \"res\" of 1 or 2";
+			return "The answer has error_code 0 but no \"res\" of 1 or 2";
 	}
 	return "unknown";
 }

@@ -254,6 +254,8 @@ finish_transfer(JuheHttp *r, CURLcode result)
 	CURL	   *e = r->easy;
 
 	r->curl_code = result;
+	if (result == CURLE_FILESIZE_EXCEEDED)
+		r->too_large = true;	/* announced by Content-Length */
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
 	if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
 		juhe_counters.connections += connects;

@@ -73,7 +73,7 @@ juhe_raise_failure(const JuheItem *item)
 						(errcode(ERRCODE_CONNECTION_FAILURE),
 						 errmsg("request to the Juhe service failed"),
 						 errdetail("%s.", curl_easy_strerror(item->curl_code)),
-						 errhint("Check juhe.base_url; the request is retried juhe.retries times.")));
+						 errhint("Check juhe.base_url and the network path to the service.")));
 			break;
 		case JUHE_FAIL_HTTP:
 			ereport(ERROR,
@@ -93,16 +93,17 @@ juhe_raise_failure(const JuheItem *item)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROTOCOL_VIOLATION),
 						 errmsg("Juhe service answered error_code 0 without a known result"),
-						 errdetail("The answer is billed; order id \"%s\". %s.",
-								   item->answer.has_orderid ? item->answer.orderid : "(none)",
-								   juhe_parse_status_text(item->parse_status)),
+						 errdetail("%s. The answer is billed: order id \"%s\".",
+								   juhe_parse_status_text(item->parse_status),
+								   item->answer.has_orderid ? item->answer.orderid : "(none)"),
 						 errhint("Keep the order id to reconcile with the provider.")));
 			else
 				ereport(ERROR,
 						(errcode(ERRCODE_PROTOCOL_VIOLATION),
 						 errmsg("could not parse the answer of the Juhe service"),
-						 errdetail("HTTP status %ld: %s.", item->http_status,
-								   juhe_parse_status_text(item->parse_status)),
+						 errdetail("%s (HTTP status %ld).",
+								   juhe_parse_status_text(item->parse_status),
+								   item->http_status),
 						 errhint("Check juhe.base_url.")));
 			break;
 		case JUHE_FAIL_NONE:

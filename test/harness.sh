@@ -125,9 +125,13 @@ harness_stop() {
 
 # extra settings the regression tests read with current_setting()
 harness_test_settings() {
+	mkdir -p "$HARNESS_DIR/keys"
+	cp "$HARNESS_ROOT"/test/keys/test_rsa_public* "$HARNESS_DIR/keys/"
+	chmod -R a+rX "$HARNESS_DIR/keys"
 	cat >>"$HARNESS_DIR/data/postgresql.conf" <<CONF
 juhe_test.tls_url = '$JUHE_MOCK_TLS_URL'
 juhe_test.ca_file = '$JUHE_TEST_CA'
+juhe_test.keys_dir = '$HARNESS_DIR/keys'
 CONF
 	as_pg "$PGBIN/pg_ctl" -D "$HARNESS_DIR/data" reload >/dev/null
 	sleep 0.5

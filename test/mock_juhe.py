@@ -1,0 +1,635 @@
+#!/usr/bin/python3
+"""Mock of the Juhe ID-card verification API (身份证实名认证), for tests only.
+
+Serves /idcard/query, /idcard/queryEncry and /idcard/queryEncryV2 on 127.0.0.1,
+plus the admin endpoints GET /_stats and POST /_reset.  See test/MOCK.md.
+
+Runs in the foreground; exits cleanly on SIGTERM or SIGINT.  Uses only the
+standard library and Debian's python3-cryptography.  Never logs full names or
+ID numbers.
+"""
+
+import argparse
+import base64
+import binascii
+import hashlib
+import json
+import os
+import select
+import signal
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cryptography.hazmat.primitives import padding, serialization
+from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+PATH_PLAIN = "/idcard/query"
+PATH_AES = "/idcard/queryEncry"
+PATH_RSA = "/idcard/queryEncryV2"
+API_PATHS = (PATH_PLAIN, PATH_AES, PATH_RSA)
+
+MAX_BODY = 1024 * 1024          # larger request bodies get 413
+IDLE_TIMEOUT = 60               # seconds a keep-alive connection may idle
+
+REASONS = {
+    0: "成功",
+    10001: "错误的请求KEY",
+    10012: "请求超过次数限制",
+    10014: "系统内部异常",
+    10021: "接口停用",
+    210301: "查询无此记录",
+    210302: "第三方服务器异常",
+    210303: "服务器维护",
+    210304: "参数异常",
+    210305: "服务商网络异常，请重试",
+    210306: "数据源异常",
+    210307: "sign错误",
+}
+
+# idcard -> the registered name (exact UTF-8 comparison)
+PEOPLE = {
+    "11010519491231002X": "张三",
+    "650102198506152016": "阿卜杜热合曼\u00b7买买提",
+    "110101199003074477": "王\U00020bb7",
+    "440304198808081238": "李四",
+}
+
+# Magic IDs: matched on the first 17 characters of an 18-character ID.
+MAGIC_PREFIX = "11010120000101"
+MAGIC = {
+    "001": ("error", 210301),
+    "002": ("error", 210302),
+    "003": ("error", 210303),
+    "004": ("error", 210304),
+    "005": ("error", 210305),
+    "006": ("error", 210306),
+    "007": ("error", 210307),
+    "010": ("retry_once", None),
+    "112": ("error", 10012),
+    "114": ("error", 10014),
+    "121": ("error", 10021),
+    "201": ("slow", None),
+    "202": ("http502", None),
+    "203": ("truncated", None),
+    "204": ("huge", None),
+    "205": ("string_numbers", None),
+    "206": ("string_res2", None),
+    "207": ("res3", None),
+    "208": ("not_json", None),
+    "209": ("drop", None),
+    "210": ("redirect", None),
+    "211": ("string_error_code", None),
+}
+
+
+def mask_id(s):
+    if s is None:
+        return "-"
+    if len(s) < 10:
+        return "*" * len(s)
+    return s[:6] + "********" + s[-4:]
+
+
+def mask_name(s):
+    if s is None:
+        return "-"
+    if not s:
+        return ""
+    return s[0] + "*"
+
+
+def safe_str(s):
+    """Make a possibly surrogate-escaped string printable (no personal data)."""
+    return s.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class ParamError(Exception):
+    pass
+
+
+class State:
+    """Counters shared by the HTTP and HTTPS servers."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.order_counter = 0      # never reset, so order ids stay unique
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.requests = 0
+            self.connections = 0
+            self.billed = 0
+            self.get_requests = 0
+            self.by_path = {p: 0 for p in API_PATHS}
+            self.seen = set()
+            self.last = None
+
+    def next_orderid(self):
+        with self.lock:
+            self.order_counter += 1
+            return "J%d" % (1030000000000 + self.order_counter)
+
+    def snapshot(self):
+        with self.lock:
+            return {
+                "requests": self.requests,
+                "connections": self.connections,
+                "billed": self.billed,
+                "get_requests": self.get_requests,
+                "by_path": dict(self.by_path),
+                "last": dict(self.last) if self.last is not None else None,
+            }
+
+
+class Config:
+    key = None
+    openid = None
+    k16 = None
+    private_key = None
+    slow_seconds = 5.0
+    quiet = False
+
+
+CONFIG = Config()
+STATE = State()
+
+
+def log(msg):
+    if not CONFIG.quiet:
+        sys.stderr.write("mock_juhe: %s\n" % msg)
+        sys.stderr.flush()
+
+
+def b64decode_strict(s):
+    if s is None or s == "":
+        raise ParamError("missing")
+    try:
+        return base64.b64decode(s.encode("ascii"), validate=True)
+    except (UnicodeEncodeError, binascii.Error, ValueError):
+        raise ParamError("base64")
+
+
+def unpad_utf8(data):
+    try:
+        unpadder = padding.PKCS7(128).unpadder()
+        plain = unpadder.update(data) + unpadder.finalize()
+        return plain.decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise ParamError("padding/utf8")
+
+
+def aes_ecb_decrypt(b64, key):
+    ct = b64decode_strict(b64)
+    if len(ct) == 0 or len(ct) % 16:
+        raise ParamError("length")
+    d = Cipher(algorithms.AES(key), modes.ECB()).decryptor()
+    return unpad_utf8(d.update(ct) + d.finalize())
+
+
+def aes_cbc_decrypt(b64, key, iv):
+    ct = b64decode_strict(b64)
+    if len(ct) == 0 or len(ct) % 16:
+        raise ParamError("length")
+    d = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    return unpad_utf8(d.update(ct) + d.finalize())
+
+
+def rsa_decrypt_key(b64):
+    ct = b64decode_strict(b64)
+    try:
+        k = CONFIG.private_key.decrypt(ct, asym_padding.PKCS1v15())
+    except ValueError:
+        raise ParamError("rsa")
+    if len(k) != 16:
+        raise ParamError("aes key length")
+    return k
+
+
+def plain_value(v):
+    """A plain form value must be valid UTF-8 (parse_qs used surrogateescape)."""
+    if v is None or v == "":
+        raise ParamError("missing")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParamError("utf8")
+    return v
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "mock-juhe/1.0"
+    sys_version = ""
+    timeout = IDLE_TIMEOUT
+
+    # ---- connection plumbing -------------------------------------------
+    def setup(self):
+        self._counted = False
+        # headers and body go out in two writes: without TCP_NODELAY, Nagle
+        # plus the client's delayed ACK adds ~40 ms to every reused connection
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            self.request.do_handshake()     # in this thread, not the accept loop
+        super().setup()
+
+    def handle(self):
+        try:
+            super().handle()
+        except (ConnectionError, socket.timeout, ssl.SSLError, OSError):
+            self.close_connection = True
+
+    def log_message(self, fmt, *args):
+        pass    # the default would print the request line (query strings!)
+
+    def log_error(self, fmt, *args):
+        code = args[0] if args and isinstance(args[0], int) else "?"
+        log("http error %s from %s" % (code, self.client_address[0]))
+
+    # ---- output helpers ------------------------------------------------
+    def send_raw(self, status, body, ctype="application/json;charset=utf-8",
+                 extra_headers=()):
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in extra_headers:
+            self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def send_json(self, obj, status=200):
+        self.send_raw(status, json.dumps(obj, ensure_ascii=False,
+                                         separators=(",", ":")))
+
+    # ---- request reading -----------------------------------------------
+    def read_body(self):
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            chunks, total = [], 0
+            while True:
+                line = self.rfile.readline(1024)
+                if not line:
+                    raise ConnectionError("eof in chunked body")
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                total += size
+                if total > MAX_BODY:
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+            return b"".join(chunks)
+        cl = self.headers.get("Content-Length")
+        if cl is None:
+            return b""
+        try:
+            n = int(cl)
+        except ValueError:
+            return None
+        if n < 0 or n > MAX_BODY:
+            return None
+        return self.rfile.read(n) if n else b""
+
+    # ---- dispatch ------------------------------------------------------
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+    def dispatch(self, method):
+        split = urllib.parse.urlsplit(self.path)
+        path = split.path
+        query = split.query
+        body = self.read_body() if method == "POST" else b""
+        if body is None:
+            self.close_connection = True
+            self.send_json({"reason": "request too large", "result": None,
+                            "error_code": 210304}, status=413)
+            return
+        if path == "/_stats":
+            if method != "GET":
+                self.send_json({"error": "use GET"}, status=405)
+            else:
+                self.send_json(STATE.snapshot())
+            return
+        if path == "/_reset":
+            if method != "POST":
+                self.send_json({"error": "use POST"}, status=405)
+            else:
+                STATE.reset()
+                log("reset")
+                self.send_json({"ok": True})
+            return
+        self.api(method, path, query, body)
+
+    def api(self, method, path, query, body):
+        ctype = self.headers.get("Content-Type")
+        # parse_qs like the real service: "+" is a space, %XX is decoded as
+        # UTF-8; invalid UTF-8 survives as surrogates and is rejected later.
+        fields = {}
+        for src in (query, body.decode("utf-8", "surrogateescape")):
+            parsed = urllib.parse.parse_qs(src, keep_blank_values=True,
+                                           errors="surrogateescape")
+            for k, v in parsed.items():
+                fields[k] = v[0]
+        last = {
+            "method": method,
+            "path": path,
+            "content_type": ctype,
+            "query_string": bool(query),
+            "fields": sorted(safe_str(k) for k in fields),
+            "orderid": safe_str(fields["orderid"]) if "orderid" in fields else None,
+            "decrypt_ok": None,
+            "http_status": None,
+            "error_code": None,
+        }
+        with STATE.lock:
+            STATE.requests += 1
+            STATE.by_path[path] = STATE.by_path.get(path, 0) + 1
+            if method == "GET":
+                STATE.get_requests += 1
+            if not self._counted:
+                self._counted = True
+                STATE.connections += 1
+            STATE.last = last
+
+        if path not in API_PATHS:
+            last["http_status"] = 404
+            self.send_json({"reason": "not found", "result": None,
+                            "error_code": 404}, status=404)
+            log("%s %s -> 404" % (method, safe_str(path)))
+            return
+
+        if fields.get("key") != CONFIG.key:
+            return self.answer_error(last, 10001, None, None)
+
+        idcard = realname = None
+        try:
+            if path == PATH_PLAIN:
+                idcard = plain_value(fields.get("idcard"))
+                realname = plain_value(fields.get("realname"))
+            else:
+                last["decrypt_ok"] = False
+                if path == PATH_AES:
+                    idcard = aes_ecb_decrypt(fields.get("idcard"), CONFIG.k16)
+                    realname = aes_ecb_decrypt(fields.get("realname"), CONFIG.k16)
+                else:
+                    k = rsa_decrypt_key(fields.get("aesKey"))
+                    idcard = aes_cbc_decrypt(fields.get("idcard"), k, CONFIG.k16)
+                    realname = aes_cbc_decrypt(fields.get("realname"), k, CONFIG.k16)
+                last["decrypt_ok"] = True
+        except ParamError as e:
+            log("%s %s param error (%s)" % (method, path, e))
+            return self.answer_error(last, 210304, None, None, quiet=True)
+
+        want_orderid = path != PATH_PLAIN or fields.get("orderid") == "1"
+        self.lookup(last, path, idcard, realname, want_orderid)
+
+    # ---- answers -------------------------------------------------------
+    def answer_error(self, last, code, idcard, realname, code_as_string=False,
+                     quiet=False):
+        last["http_status"] = 200
+        last["error_code"] = code
+        self.send_json({"reason": REASONS[code], "result": None,
+                        "error_code": str(code) if code_as_string else code})
+        if not quiet:
+            log("%s %s id=%s name=%s -> error %d" % (
+                self.command, last["path"], mask_id(idcard),
+                mask_name(realname), code))
+
+    def answer_ok(self, last, path, idcard, realname, res, want_orderid,
+                  strings=False, reason=None):
+        result = {}
+        if path == PATH_PLAIN:
+            result["realname"] = mask_name(realname)
+            result["idcard"] = mask_id(idcard)
+        if want_orderid:
+            result["orderid"] = STATE.next_orderid()
+        result["res"] = str(res) if strings else res
+        obj = {"reason": reason if reason is not None else REASONS[0],
+               "result": result,
+               "error_code": "0" if strings is True else 0}
+        last["http_status"] = 200
+        last["error_code"] = 0
+        self.send_json(obj)
+        with STATE.lock:
+            STATE.billed += 1
+        log("%s %s id=%s name=%s -> res %s" % (
+            self.command, path, mask_id(idcard), mask_name(realname), res))
+
+    def send_special(self, last, status, body, ctype, extra=(), note=""):
+        last["http_status"] = status
+        self.send_raw(status, body, ctype, extra)
+        log("%s %s -> %s" % (self.command, last["path"], note or status))
+
+    def lookup(self, last, path, idcard, realname, want_orderid):
+        if len(idcard) == 18 and idcard.startswith(MAGIC_PREFIX) \
+                and idcard[14:17] in MAGIC:
+            return self.magic(last, path, idcard, realname, want_orderid,
+                              *MAGIC[idcard[14:17]])
+        if idcard in PEOPLE:
+            res = 1 if PEOPLE[idcard] == realname else 2
+            return self.answer_ok(last, path, idcard, realname, res, want_orderid)
+        return self.answer_error(last, 210301, idcard, realname)
+
+    def magic(self, last, path, idcard, realname, want_orderid, kind, code):
+        ok = lambda **kw: self.answer_ok(last, path, idcard, realname,
+                                         want_orderid=want_orderid, **kw)
+        if kind == "error":
+            return self.answer_error(last, code, idcard, realname)
+        if kind == "string_error_code":
+            return self.answer_error(last, 210301, idcard, realname,
+                                     code_as_string=True)
+        if kind == "retry_once":
+            key = (path, idcard)
+            with STATE.lock:
+                first = key not in STATE.seen
+                STATE.seen.add(key)
+            if first:
+                return self.answer_error(last, 210305, idcard, realname)
+            return ok(res=1)
+        if kind == "slow":
+            if not self.sleep_unless_disconnected(CONFIG.slow_seconds):
+                self.close_connection = True
+                last["http_status"] = None
+                log("%s %s slow: client went away" % (self.command, path))
+                return
+            return ok(res=1)
+        if kind == "string_numbers":
+            return ok(res=1, strings=True)
+        if kind == "string_res2":
+            return ok(res=2, strings="res")
+        if kind == "res3":
+            return ok(res=3)
+        if kind == "huge":
+            return ok(res=1, reason=REASONS[0] + "x" * (8 * 1024 * 1024))
+        if kind == "http502":
+            return self.send_special(
+                last, 502, "<html><body><h1>502 Bad Gateway</h1></body></html>",
+                "text/html")
+        if kind == "truncated":
+            return self.send_special(
+                last, 200, '{"reason":"成功","result":{"res":1,"ord',
+                "application/json", note="truncated json")
+        if kind == "not_json":
+            return self.send_special(last, 200, "not json at all",
+                                     "text/plain;charset=utf-8",
+                                     note="not json")
+        if kind == "redirect":
+            return self.send_special(
+                last, 302, "{}", "application/json",
+                extra=(("Location", "http://127.0.0.1:1/stolen"),))
+        if kind == "drop":
+            self.close_connection = True
+            last["http_status"] = None
+            try:
+                self.wfile.flush()
+                self.request.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            log("%s %s -> connection dropped" % (self.command, path))
+            return
+        raise AssertionError(kind)
+
+    def sleep_unless_disconnected(self, seconds):
+        """Sleep; return False early if the client closes the connection."""
+        deadline = time.monotonic() + seconds
+        sock = self.connection
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            try:
+                if isinstance(sock, ssl.SSLSocket):
+                    time.sleep(min(left, 0.1))
+                    continue
+                r, _, _ = select.select([sock], [], [], min(left, 0.1))
+                if r:
+                    peek = sock.recv(1, socket.MSG_PEEK)
+                    if not peek:
+                        return False
+                    time.sleep(min(left, 0.1))    # pipelined data; keep going
+            except OSError:
+                return False
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def server_bind(self):
+        # skip HTTPServer.server_bind's getfqdn() (a DNS lookup)
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        log("connection error from %s: %s" % (client_address[0],
+                                              type(exc).__name__))
+
+
+def write_file_atomic(path, text):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Mock Juhe ID-card API (tests only)")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--pid-file")
+    ap.add_argument("--key", default="testkey0123456789abcdef0123456789")
+    ap.add_argument("--openid", default="JHtestOpenId0001")
+    ap.add_argument("--private-key",
+                    default=os.path.join(HERE, "keys", "test_rsa_private.pem"))
+    ap.add_argument("--slow-seconds", type=float, default=5.0)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--tls-port", type=int, default=0)
+    ap.add_argument("--tls-port-file")
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+
+    CONFIG.key = args.key
+    CONFIG.openid = args.openid
+    CONFIG.k16 = hashlib.md5(args.openid.encode("utf-8")).hexdigest()[:16].encode("ascii")
+    CONFIG.slow_seconds = args.slow_seconds
+    CONFIG.quiet = args.quiet
+    try:
+        with open(args.private_key, "rb") as f:
+            CONFIG.private_key = serialization.load_pem_private_key(f.read(), None)
+    except (OSError, ValueError) as e:
+        sys.stderr.write("mock_juhe: cannot load private key %s: %s\n"
+                         % (args.private_key, e))
+        return 2
+    if bool(args.tls_cert) != bool(args.tls_key):
+        sys.stderr.write("mock_juhe: --tls-cert and --tls-key go together\n")
+        return 2
+
+    servers = [Server(("127.0.0.1", args.port), Handler)]
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        tls = Server(("127.0.0.1", args.tls_port), Handler)
+        tls.socket = ctx.wrap_socket(tls.socket, server_side=True,
+                                     do_handshake_on_connect=False)
+        servers.append(tls)
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    threads = []
+    for s in servers:
+        t = threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2},
+                             daemon=True)
+        t.start()
+        threads.append(t)
+
+    if args.pid_file:
+        write_file_atomic(args.pid_file, "%d\n" % os.getpid())
+    if len(servers) > 1 and args.tls_port_file:
+        write_file_atomic(args.tls_port_file, "%d\n" % servers[1].server_port)
+    if args.port_file:
+        write_file_atomic(args.port_file, "%d\n" % servers[0].server_port)
+    log("listening on http://127.0.0.1:%d%s" % (
+        servers[0].server_port,
+        " and https://127.0.0.1:%d" % servers[1].server_port
+        if len(servers) > 1 else ""))
+
+    while not stop.wait(1.0):
+        pass
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+    log("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
