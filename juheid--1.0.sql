@@ -39,6 +39,18 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION juhe_backend_stats() IS
 'Counters of juheid in this backend: requests sent, connections opened, retries, memo hits, local answers, RSA key parses';
+
+-- BEFORE INSERT OR UPDATE ... FOR EACH ROW trigger; see README "Verify users at signup"
+CREATE FUNCTION juhe_verify_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'juhe_verify_trigger'
+LANGUAGE C;
+
+COMMENT ON FUNCTION juhe_verify_trigger() IS
+'Row trigger: verify a name column and an ID column of each new or changed row';
+
+-- attaching it to a table makes every insert a paid request: grant explicitly
+REVOKE ALL ON FUNCTION juhe_verify_trigger() FROM PUBLIC;
 -- CORE-END
 
 ------------------------------------------------------------------------------

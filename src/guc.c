@@ -200,12 +200,25 @@ juhe_define_gucs(void)
 	MarkGUCPrefixReserved("juhe");
 }
 
-JuheMode
-juhe_mode_from_text(const char *s)
+bool
+juhe_mode_lookup(const char *s, JuheMode *mode)
 {
 	for (const struct config_enum_entry *e = mode_options; e->name; e++)
 		if (pg_strcasecmp(s, e->name) == 0)
-			return (JuheMode) e->val;
+		{
+			*mode = (JuheMode) e->val;
+			return true;
+		}
+	return false;
+}
+
+JuheMode
+juhe_mode_from_text(const char *s)
+{
+	JuheMode	mode;
+
+	if (juhe_mode_lookup(s, &mode))
+		return mode;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown verification mode \"%s\"", s),

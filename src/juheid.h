@@ -35,6 +35,7 @@ extern bool juhe_validate_locally;
 
 extern void juhe_define_gucs(void);
 extern JuheMode juhe_mode_from_text(const char *s);
+extern bool juhe_mode_lookup(const char *s, JuheMode *mode);
 extern const char *juhe_mode_name(JuheMode mode);
 
 /* what one call needs, checked before anything is sent */
