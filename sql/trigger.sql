@@ -25,7 +25,6 @@ SELECT email, (verification).res, (verification).error_code, (verification).reas
   FROM users ORDER BY id;
 
 -- a mismatch is rejected with SQLSTATE JH001 and a masked detail
-INSERT INTO users (email, realname, idcard) VALUES ('ls@example.com', '李四', '11010519491231002X');
 SELECT juhe_test.error_of($$INSERT INTO users (email, realname, idcard) VALUES ('ls@example.com', '李四', '11010519491231002X')$$);
 -- a service error (no record) is rejected with JH002
 SELECT juhe_test.error_of($$INSERT INTO users (email, realname, idcard) VALUES ('x@example.com', '测试', '110101200001010010')$$);
