@@ -12,12 +12,9 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
-#include "utils/datetime.h"
-#include "utils/timestamp.h"
 
 #include "idcard.h"
 #include "juheid.h"
@@ -33,24 +30,6 @@ to_utf8(text *t, size_t *len)
 
 	*len = strlen(u);
 	return u;
-}
-
-/* today in the session time zone, for "birth date not in the future" */
-void
-juhe_today(juhe_date *today)
-{
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tz;
-
-	if (timestamp2tm(GetCurrentTransactionStartTimestamp(), &tz, &tm, &fsec,
-					 NULL, NULL) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range")));
-	today->year = tm.tm_year;
-	today->month = tm.tm_mon;
-	today->day = tm.tm_mday;
 }
 
 /* without local validation: normalise what can be normalised, send the rest */
@@ -71,7 +50,6 @@ juhe_prepare_item(JuheItem *item, text *realname, text *idcard)
 	char	   *id = to_utf8(idcard, &id_len);
 	char	   *nname = palloc(JUHE_NAME_BUFSZ);
 	char	   *nid = palloc(JUHE_IDCARD_BUFSZ);
-	juhe_date	today;
 	juhe_idcard_status id_st;
 	juhe_name_status name_st;
 	StringInfoData reason;
@@ -84,8 +62,7 @@ juhe_prepare_item(JuheItem *item, text *realname, text *idcard)
 		return;
 	}
 
-	juhe_today(&today);
-	id_st = juhe_idcard_check(id, id_len, &today, false, nid);
+	id_st = juhe_idcard_check(id, id_len, juhe_current_date(), false, nid);
 	name_st = juhe_name_normalize(name, name_len, nname);
 	item->idcard = nid[0] ? nid : lenient(id, id_len);
 	item->name = nname[0] ? nname : lenient(name, name_len);

@@ -115,8 +115,6 @@ extern void juhe_memo_store(const uint8 *digest, const JuheAnswer *answer);
 
 /* ---- input (input.c) ---- */
 extern void juhe_prepare_item(JuheItem *item, text *realname, text *idcard);
-struct juhe_date;
-extern void juhe_today(struct juhe_date *today);
 
 /* ---- results (juheid.c) ---- */
 extern Datum juhe_result_datum(FunctionCallInfo fcinfo, const JuheAnswer *a);
