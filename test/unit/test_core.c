@@ -17,15 +17,8 @@
 
 #include "crypto.h"
 #include "response.h"
+#include "check.h"
 
-static int	passed = 0;
-static int	failed = 0;
-
-#define CHECK(cond, what) \
-	do { \
-		if (cond) passed++; \
-		else { failed++; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); } \
-	} while (0)
 
 static char *keys_dir;
 

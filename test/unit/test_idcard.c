@@ -13,15 +13,8 @@
 
 #include "idcard.h"
 #include "name.h"
+#include "check.h"
 
-static int	passed = 0;
-static int	failed = 0;
-
-#define CHECK(cond, what) \
-	do { \
-		if (cond) passed++; \
-		else { failed++; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); } \
-	} while (0)
 
 static const juhe_date today = {2024, 6, 15};
 
