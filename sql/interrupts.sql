@@ -42,6 +42,19 @@ SELECT * FROM dblink_get_result('w') AS t(v juhe_result);
 SELECT * FROM dblink('w', $$SELECT (juhe_verify('张三', '11010519491231002X')).res$$) AS t(res int);
 SELECT dblink_disconnect('w');
 
+-- pg_terminate_backend during a call ends that backend cleanly (no crash:
+-- a crash would restart the server and end this session too)
+SELECT dblink_connect('w', format('host=%s port=%s dbname=%s user=%s',
+       current_setting('unix_socket_directories'), current_setting('port'),
+       current_database(), current_user));
+SELECT pid AS wpid FROM dblink('w', 'SELECT pg_backend_pid()') AS t(pid int) \gset
+SELECT dblink_send_query('w', $$SELECT juhe_verify('测试', '110101200001012016')$$);
+SELECT pg_sleep(0.3);
+SELECT pg_terminate_backend(:wpid, 5000);
+SELECT count(*) AS still_there FROM pg_stat_activity WHERE pid = :wpid;
+SELECT dblink_disconnect('w');
+SELECT res FROM juhe_verify('张三', '11010519491231002X');
+
 -- the retry back-off is interruptible too
 SET juhe.retries = 3;
 SET statement_timeout = '300ms';

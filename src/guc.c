@@ -69,6 +69,8 @@ check_base_url(char **newval, void **extra, GucSource source)
 
 	if (u == NULL)
 		return false;
+	/* never echo the value: it could carry credentials */
+	GUC_check_errmsg("invalid value for parameter \"juhe.base_url\"");
 	if (strncmp(u, "https://", 8) == 0)
 		rest = u + 8;
 	else if (strncmp(u, "http://", 7) == 0)
