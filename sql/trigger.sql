@@ -32,6 +32,10 @@ SELECT juhe_test.error_of($$INSERT INTO users (email, realname, idcard) VALUES (
 SELECT juhe_test.reset();
 SELECT juhe_test.error_of($$INSERT INTO users (email, realname, idcard) VALUES ('x@example.com', '测试', '12345')$$);
 SELECT (juhe_test.stats()) ->> 'requests' AS requests_for_invalid;
+-- a long invalid name is masked, not overflowed
+SELECT left(e, 5) AS sqlstate, length(substring(e FROM 'name "张(\*+)"')) AS asterisks
+  FROM juhe_test.error_of(format($$INSERT INTO users (email, realname, idcard) VALUES ('x@example.com', %L, '11010519491231002X')$$,
+                                 repeat('张3', 200))) AS e;
 -- a transport failure is rejected with the core's class 08 error
 SET juhe.base_url = 'http://127.0.0.1:1';
 SELECT juhe_test.error_of($$INSERT INTO users (email, realname, idcard) VALUES ('x@example.com', '张三', '11010519491231002X')$$);

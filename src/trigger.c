@@ -121,6 +121,23 @@ is_texty(Oid t)
 	return t == TEXTOID || t == VARCHAROID || t == BPCHAROID;
 }
 
+/* the extension's juhe_result, in whatever schema it was installed */
+static bool
+is_juhe_result(Oid t)
+{
+	HeapTuple	tup;
+	bool		match;
+
+	if (!type_is_rowtype(t))
+		return false;
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(t));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	match = strcmp(NameStr(((Form_pg_type) GETSTRUCT(tup))->typname), "juhe_result") == 0;
+	ReleaseSysCache(tup);
+	return match;
+}
+
 static Action
 parse_action(Trigger *tg, const char *opt, const char *val, bool allow_skip)
 {
@@ -179,7 +196,7 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 				cfg->result_kind = RESULT_INTEGER;
 			else if (t == JSONBOID)
 				cfg->result_kind = RESULT_JSONB;
-			else if (type_is_rowtype(t) && strcmp(format_type_be(t), "juhe_result") == 0)
+			else if (is_juhe_result(t))
 				cfg->result_kind = RESULT_COMPOSITE;
 			else
 				definition_error(tg, "result column \"%s\" must be of type juhe_result, integer or jsonb",
@@ -242,11 +259,12 @@ same_value(HeapTuple a, HeapTuple b, TupleDesc td, int att)
 static char *
 masked_person(const JuheItem *item)
 {
-	char		mname[JUHE_NAME_BUFSZ * 2 + 8];
+	size_t		len = strlen(item->name);
+	char	   *mname = palloc(len + 1);	/* what juhe_mask_name needs */
 	char		mid[JUHE_MASK_IDCARD_BUFSZ];
 	char	   *s;
 
-	juhe_mask_name(item->name, strlen(item->name), mname);
+	juhe_mask_name(item->name, len, mname);
 	juhe_mask_idcard(item->idcard, strlen(item->idcard), mid);
 	s = psprintf("name \"%s\", ID \"%s\"", mname, mid);
 	return pg_any_to_server(s, strlen(s), PG_UTF8);
