@@ -37,8 +37,13 @@ SET juhe.retries = 0;
 -- timeout: the slow ID answers after 30 s; juhe.timeout_ms stops it
 SET juhe.timeout_ms = 500;
 SELECT clock_timestamp() AS t0 \gset
+\set VERBOSITY terse
 SELECT juhe_verify('测试', '110101200001012016');
+\set VERBOSITY default
 SELECT clock_timestamp() - :'t0'::timestamptz < interval '2 s' AS stopped_in_time;
+-- the detail says which limit hit (curl's elapsed time replaced by N)
+SELECT regexp_replace(juhe_test.error_of($$SELECT juhe_verify('测试', '110101200001012016')$$),
+                      '[0-9]+ milliseconds', 'N milliseconds') AS timeout_error;
 RESET juhe.timeout_ms;
 
 -- TLS: peer verification is always on; the mock's self-signed certificate

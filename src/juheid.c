@@ -56,17 +56,11 @@ service_text(const char *utf8)
 	return cstring_to_text(conv);
 }
 
-Datum
-juhe_result_datum(FunctionCallInfo fcinfo, const JuheAnswer *a)
+/* the four columns of juhe_result */
+void
+juhe_result_values(const JuheAnswer *a, Datum *values, bool *nulls)
 {
-	TupleDesc	tupdesc;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
-
+	memset(nulls, 0, 4 * sizeof(bool));
 	if (a->error_code == 0)
 		values[0] = Int32GetDatum(a->res);
 	else
@@ -77,7 +71,19 @@ juhe_result_datum(FunctionCallInfo fcinfo, const JuheAnswer *a)
 		nulls[1] = true;
 	values[2] = Int32GetDatum(a->error_code);
 	values[3] = PointerGetDatum(service_text(a->reason));
+}
 
+Datum
+juhe_result_datum(FunctionCallInfo fcinfo, const JuheAnswer *a)
+{
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4];
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	juhe_result_values(a, values, nulls);
 	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 }
 

@@ -55,9 +55,11 @@ juhe_raise_failure(const JuheItem *item)
 				ereport(ERROR,
 						(errcode(ERRCODE_CONNECTION_FAILURE),
 						 errmsg("timed out waiting for the Juhe service"),
-						 errdetail("No answer within juhe.timeout_ms (%d ms) after %d attempt(s).",
-								   juhe_timeout_ms, juhe_retries + 1),
-						 errhint("Raise juhe.timeout_ms, or check that juhe.base_url is reachable.")));
+						 errdetail("%s (juhe.connect_timeout_ms %d, juhe.timeout_ms %d, %d attempt(s)).",
+								   item->curl_error && item->curl_error[0] ?
+								   item->curl_error : curl_easy_strerror(item->curl_code),
+								   juhe_connect_timeout_ms, juhe_timeout_ms, juhe_retries + 1),
+						 errhint("Raise juhe.timeout_ms or juhe.connect_timeout_ms, or check that juhe.base_url is reachable.")));
 			else if (item->curl_code == CURLE_COULDNT_CONNECT ||
 					 item->curl_code == CURLE_COULDNT_RESOLVE_HOST ||
 					 item->curl_code == CURLE_COULDNT_RESOLVE_PROXY ||

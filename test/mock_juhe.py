@@ -535,6 +535,9 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: a client opening more
+    # connections at once would see SYNs dropped and a 1 s retransmit
+    request_queue_size = 128
 
     def server_bind(self):
         # skip HTTPServer.server_bind's getfqdn() (a DNS lookup)
