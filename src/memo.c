@@ -29,15 +29,61 @@ static bool callback_registered = false;
 static bool salt_ready = false;
 static uint8 salt[32];
 
+/*
+ * A rollback throws away rows that hold billed answers.  Say so in the
+ * server log with their order ids (not personal data), so that the bill can
+ * be reconciled; the statement is not logged with it (it may hold names).
+ */
+static void
+log_discarded_answers(void)
+{
+	HASH_SEQ_STATUS seq;
+	MemoEntry  *e;
+	char		ids[1024];
+	size_t		used = 0;
+	long		n = hash_get_num_entries(memo);
+	long		listed = 0;
+
+	if (n == 0)
+		return;
+	ids[0] = '\0';
+	hash_seq_init(&seq, memo);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		int			w;
+
+		if (!e->answer.has_orderid)
+			continue;
+		if (used + strlen(e->answer.orderid) + 3 >= sizeof(ids))
+		{
+			hash_seq_term(&seq);
+			break;
+		}
+		w = snprintf(ids + used, sizeof(ids) - used, "%s%s",
+					 listed ? ", " : "", e->answer.orderid);
+		used += w;
+		listed++;
+	}
+	ereport(LOG,
+			(errmsg("juheid: transaction rolled back after %ld billed verification(s)", n),
+			 errdetail("Order ids: %s%s.", listed ? ids : "(none)",
+					   listed < n ? ", ..." : ""),
+			 errhidestmt(true)));
+}
+
 static void
 memo_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			if (memo != NULL)
+				log_discarded_answers();
+			memo = NULL;
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
 			/* the memory goes with TopTransactionContext */
 			memo = NULL;

@@ -132,6 +132,7 @@ harness_test_settings() {
 juhe_test.tls_url = '$JUHE_MOCK_TLS_URL'
 juhe_test.ca_file = '$JUHE_TEST_CA'
 juhe_test.keys_dir = '$HARNESS_DIR/keys'
+juhe_test.log_file = '$HARNESS_DIR/postgres.log'
 CONF
 	as_pg "$PGBIN/pg_ctl" -D "$HARNESS_DIR/data" reload >/dev/null
 	sleep 0.5
