@@ -18,6 +18,20 @@ SELECT juhe_verify('测试', '110101200001012016');
 RESET statement_timeout;
 \set VERBOSITY default
 
+-- also while still connecting (connects to this port never complete)
+SELECT current_setting('juhe_test.blackhole_url') AS blackhole \gset
+SET juhe.base_url = :'blackhole';
+SET juhe.connect_timeout_ms = 60000;
+SET statement_timeout = '400ms';
+SELECT clock_timestamp() AS t0 \gset
+\set VERBOSITY sqlstate
+SELECT juhe_verify('张三', '11010519491231002X');
+\set VERBOSITY default
+RESET statement_timeout;
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '1.4 s' AS stopped_in_time;
+RESET juhe.connect_timeout_ms;
+RESET juhe.base_url;
+
 -- the backend is usable right away
 SELECT res FROM juhe_verify('张三', '11010519491231002X');
 

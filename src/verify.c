@@ -38,6 +38,18 @@ curl_code_is_tls(int code)
 	}
 }
 
+/* did the time run out before the connection was made? */
+static bool
+timed_out_connecting(const JuheItem *item)
+{
+	const char *e = item->curl_error;
+
+	return e != NULL &&
+		(strncmp(e, "Failed to connect", 17) == 0 ||
+		 strncmp(e, "Connection timed out", 20) == 0 ||
+		 strncmp(e, "Connection timeout", 18) == 0);
+}
+
 void
 juhe_raise_failure(const JuheItem *item)
 {
@@ -55,10 +67,12 @@ juhe_raise_failure(const JuheItem *item)
 				ereport(ERROR,
 						(errcode(ERRCODE_CONNECTION_FAILURE),
 						 errmsg("timed out waiting for the Juhe service"),
-						 errdetail("%s (juhe.connect_timeout_ms %d, juhe.timeout_ms %d, %d attempt(s)).",
-								   item->curl_error && item->curl_error[0] ?
-								   item->curl_error : curl_easy_strerror(item->curl_code),
-								   juhe_connect_timeout_ms, juhe_timeout_ms, juhe_retries + 1),
+						 /* curl's own text names host and port: not shown */
+						 timed_out_connecting(item) ?
+						 errdetail("Could not connect within juhe.connect_timeout_ms (%d ms); %d attempt(s).",
+								   Min(juhe_connect_timeout_ms, juhe_timeout_ms), juhe_retries + 1) :
+						 errdetail("No complete answer within juhe.timeout_ms (%d ms); %d attempt(s).",
+								   juhe_timeout_ms, juhe_retries + 1),
 						 errhint("Raise juhe.timeout_ms or juhe.connect_timeout_ms, or check that juhe.base_url is reachable.")));
 			else if (item->curl_code == CURLE_COULDNT_CONNECT ||
 					 item->curl_code == CURLE_COULDNT_RESOLVE_HOST ||

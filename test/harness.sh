@@ -61,6 +61,7 @@ harness_start() {
 		--port-file "$HARNESS_DIR/mock.port" \
 		--tls-cert "$HARNESS_DIR/tls.crt" --tls-key "$HARNESS_DIR/tls.key" \
 		--tls-port 0 --tls-port-file "$HARNESS_DIR/mock.tlsport" \
+		--blackhole-port-file "$HARNESS_DIR/mock.blackhole" \
 		--key "$JUHE_TEST_KEY" --openid "$JUHE_TEST_OPENID" \
 		--slow-seconds 30 --quiet >"$HARNESS_DIR/mock.log" 2>&1 &
 	MOCK_PID=$!
@@ -131,6 +132,7 @@ harness_test_settings() {
 	cat >>"$HARNESS_DIR/data/postgresql.conf" <<CONF
 juhe_test.tls_url = '$JUHE_MOCK_TLS_URL'
 juhe_test.ca_file = '$JUHE_TEST_CA'
+juhe_test.blackhole_url = 'http://127.0.0.1:$(cat "$HARNESS_DIR/mock.blackhole")'
 juhe_test.keys_dir = '$HARNESS_DIR/keys'
 juhe_test.log_file = '$HARNESS_DIR/postgres.log'
 CONF

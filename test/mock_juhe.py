@@ -557,6 +557,28 @@ def write_file_atomic(path, text):
     os.replace(tmp, path)
 
 
+def open_blackhole():
+    """A listening socket that never accepts, its queue filled by our own
+    connections: the kernel then drops further SYNs, so a client's connect
+    hangs (on loopback, to test connect timeouts and cancel while
+    connecting).  Returns the sockets to keep open; [0] is the listener."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    socks = [listener]
+    for _ in range(3):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        socks.append(c)
+    time.sleep(0.2)
+    return socks
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Mock Juhe ID-card API (tests only)")
     ap.add_argument("--port", type=int, default=0)
@@ -571,6 +593,8 @@ def main(argv=None):
     ap.add_argument("--tls-key")
     ap.add_argument("--tls-port", type=int, default=0)
     ap.add_argument("--tls-port-file")
+    ap.add_argument("--blackhole-port-file",
+                    help="also open a port whose connects never complete; write it here")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
 
@@ -614,6 +638,12 @@ def main(argv=None):
         t.start()
         threads.append(t)
 
+    blackhole = []
+    if args.blackhole_port_file:
+        blackhole = open_blackhole()
+        write_file_atomic(args.blackhole_port_file,
+                          "%d\n" % blackhole[0].getsockname()[1])
+
     if args.pid_file:
         write_file_atomic(args.pid_file, "%d\n" % os.getpid())
     if len(servers) > 1 and args.tls_port_file:
@@ -630,6 +660,8 @@ def main(argv=None):
     for s in servers:
         s.shutdown()
         s.server_close()
+    for b in blackhole:
+        b.close()
     log("stopped")
     return 0
 
