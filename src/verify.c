@@ -128,8 +128,8 @@ juhe_raise_failure(const JuheItem *item)
 	elog(ERROR, "juheid: item has neither an answer nor a failure");
 }
 
-/* classify one finished transfer; returns true if worth another attempt */
-static bool
+/* classify one finished transfer */
+static void
 take_result(JuheItem *it, JuheHttp *h)
 {
 	JuheParseStatus st;
@@ -141,20 +141,20 @@ take_result(JuheItem *it, JuheHttp *h)
 		if (h->too_large)
 		{
 			it->failure = JUHE_FAIL_TOO_LARGE;
-			return false;
+			return;
 		}
 		it->failure = JUHE_FAIL_CURL;
 		it->curl_code = h->curl_code;
 		if (it->curl_error)
 			pfree(it->curl_error);
 		it->curl_error = pstrdup(h->errbuf);
-		return true;
+		return;
 	}
 	it->http_status = h->status;
 	if (h->status < 200 || h->status > 299)
 	{
 		it->failure = JUHE_FAIL_HTTP;
-		return h->status >= 500;
+		return;
 	}
 	st = juhe_parse_answer(h->response, h->response_len, &it->answer);
 	pfree(h->response);
@@ -163,69 +163,23 @@ take_result(JuheItem *it, JuheHttp *h)
 	{
 		it->failure = JUHE_FAIL_PARSE;
 		it->parse_status = st;
-		return false;
+		return;
 	}
 	it->done = true;
-	return it->answer.error_code == 210305;
 }
 
-void
-juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
+/*
+ * Send every leader item, then again those worth another attempt (transport
+ * failure, HTTP 5xx, error 210305), with back-off, up to `retries` times.
+ */
+static void
+send_with_retries(JuheItem *items, int n, const int *leader, JuheHttp *http,
+				  const JuheHttpOptions *opts, int retries, int max_parallel)
 {
-	JuheConfig	cfg;
-	uint8	   *digests;
-	int		   *leader;
-	JuheHttp   *http;
-	JuheHttp  **batch;
-	int		   *batch_item;
-	char	   *url;
-	JuheHttpOptions opts;
+	JuheHttp  **batch = palloc(n * sizeof(JuheHttp *));
+	int		   *batch_item = palloc(n * sizeof(int));
 
-	/* everything that can be wrong with the settings fails before sending */
-	juhe_config_load(&cfg, mode);
-
-	digests = palloc(n * JUHE_DIGEST_LEN);
-	leader = palloc(n * sizeof(int));
-	http = palloc0(n * sizeof(JuheHttp));
-	batch = palloc(n * sizeof(JuheHttp *));
-	batch_item = palloc(n * sizeof(int));
-	url = juhe_request_url(&cfg);
-
-	opts.timeout_ms = cfg.timeout_ms;
-	opts.connect_timeout_ms = cfg.connect_timeout_ms;
-	opts.max_response_bytes = cfg.max_response_bytes;
-	opts.ca_file = cfg.ca_file;
-
-	for (int i = 0; i < n; i++)
-	{
-		uint8	   *d = digests + i * JUHE_DIGEST_LEN;
-
-		leader[i] = -1;
-		if (items[i].done)
-			continue;
-		juhe_memo_digest(&cfg, items[i].name, items[i].idcard, d);
-		if (juhe_memo_lookup(d, &items[i].answer))
-		{
-			items[i].done = items[i].from_memo = true;
-			continue;
-		}
-		leader[i] = i;
-		for (int j = 0; j < i; j++)
-			if (leader[j] == j &&
-				memcmp(digests + j * JUHE_DIGEST_LEN, d, JUHE_DIGEST_LEN) == 0)
-			{
-				leader[i] = j;
-				break;
-			}
-		if (leader[i] == i)
-		{
-			http[i].url = url;
-			http[i].body = juhe_request_body(&cfg, items[i].name, items[i].idcard,
-											 &http[i].body_len);
-		}
-	}
-
-	for (int attempt = 0; attempt <= cfg.retries; attempt++)
+	for (int attempt = 0; attempt <= retries; attempt++)
 	{
 		int			nb = 0;
 
@@ -250,19 +204,84 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 			juhe_http_sleep(Min(BACKOFF_BASE_MS << (attempt - 1), BACKOFF_MAX_MS));
 			juhe_counters.retries += nb;
 		}
-		juhe_http_run(batch, nb, max_parallel, &opts);
+		juhe_http_run(batch, nb, max_parallel, opts);
 		for (int k = 0; k < nb; k++)
-			(void) take_result(&items[batch_item[k]], batch[k]);
+			take_result(&items[batch_item[k]], batch[k]);
 	}
+	pfree(batch);
+	pfree(batch_item);
+}
 
-	/* wipe the bodies: they hold the key and personal data */
-	for (int i = 0; i < n; i++)
-		if (http[i].body)
+void
+juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
+{
+	JuheConfig	cfg;
+	uint8	   *digests;
+	int		   *leader;
+	JuheHttp   *http;
+	char	   *url;
+	JuheHttpOptions opts;
+
+	/* everything that can be wrong with the settings fails before sending */
+	juhe_config_load(&cfg, mode);
+
+	digests = palloc(n * JUHE_DIGEST_LEN);
+	leader = palloc(n * sizeof(int));
+	http = palloc0(n * sizeof(JuheHttp));
+	url = juhe_request_url(&cfg);
+
+	opts.timeout_ms = cfg.timeout_ms;
+	opts.connect_timeout_ms = cfg.connect_timeout_ms;
+	opts.max_response_bytes = cfg.max_response_bytes;
+	opts.ca_file = cfg.ca_file;
+
+	PG_TRY();
+	{
+		/* memo, duplicates within the batch, request bodies */
+		for (int i = 0; i < n; i++)
 		{
-			explicit_bzero((char *) http[i].body, http[i].body_len);
-			pfree((char *) http[i].body);
+			uint8	   *d = digests + i * JUHE_DIGEST_LEN;
+
+			leader[i] = -1;
+			if (items[i].done)
+				continue;
+			juhe_memo_digest(&cfg, items[i].name, items[i].idcard, d);
+			if (juhe_memo_lookup(d, &items[i].answer))
+			{
+				items[i].done = items[i].from_memo = true;
+				continue;
+			}
+			leader[i] = i;
+			for (int j = 0; j < i; j++)
+				if (leader[j] == j &&
+					memcmp(digests + j * JUHE_DIGEST_LEN, d, JUHE_DIGEST_LEN) == 0)
+				{
+					leader[i] = j;
+					break;
+				}
+			if (leader[i] == i)
+			{
+				http[i].url = url;
+				http[i].body = juhe_request_body(&cfg, items[i].name, items[i].idcard,
+												 &http[i].body_len);
+			}
 		}
-	juhe_config_release(&cfg);
+
+		send_with_retries(items, n, leader, http, &opts, cfg.retries, max_parallel);
+	}
+	PG_FINALLY();
+	{
+		/* wipe the bodies, also on cancel: they hold the key and personal data */
+		for (int i = 0; i < n; i++)
+			if (http[i].body)
+			{
+				explicit_bzero((char *) http[i].body, http[i].body_len);
+				pfree((char *) http[i].body);
+				http[i].body = NULL;
+			}
+		juhe_config_release(&cfg);
+	}
+	PG_END_TRY();
 
 	for (int i = 0; i < n; i++)
 	{
@@ -287,7 +306,5 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 	pfree(digests);
 	pfree(leader);
 	pfree(http);
-	pfree(batch);
-	pfree(batch_item);
 	pfree(url);
 }
