@@ -42,8 +42,19 @@ SELECT dblink_connect('w', format('host=%s port=%s dbname=%s user=%s',
        current_database(), current_user));
 SELECT pid AS wpid FROM dblink('w', 'SELECT pg_backend_pid()') AS t(pid int) \gset
 SELECT dblink_exec('w', 'SET juhe.timeout_ms = 60000');
+SELECT set_config('juhe_test.wpid', :'wpid', false) IS NOT NULL AS noted;
 SELECT dblink_send_query('w', $$SELECT juhe_verify('测试', '110101200001012016')$$);
-SELECT pg_sleep(0.5);
+-- wait (up to 10 s) until that backend is inside the call
+DO $$
+BEGIN
+  FOR i IN 1..100 LOOP
+    PERFORM pg_stat_clear_snapshot();
+    EXIT WHEN EXISTS (SELECT FROM pg_stat_activity
+                       WHERE pid = current_setting('juhe_test.wpid')::int
+                         AND wait_event_type = 'Extension');
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $$;
 SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE pid = :wpid;
 SELECT clock_timestamp() AS t1 \gset
 SELECT pg_cancel_backend(:wpid);
