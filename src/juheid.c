@@ -29,12 +29,12 @@ _PG_init(void)
 }
 
 /*
- * UTF-8 text from the service, in the database encoding.  A reason the
+ * Text from the service (UTF-8), in the database encoding.  A reason the
  * database cannot represent must not cost a paid answer: fall back to an
  * ASCII rendering instead of failing.
  */
-static text *
-service_text(const char *utf8)
+char *
+juhe_service_cstring(const char *utf8)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	char	   *conv = NULL;
@@ -53,7 +53,19 @@ service_text(const char *utf8)
 				*p = '?';
 	}
 	PG_END_TRY();
-	return cstring_to_text(conv);
+	return conv;
+}
+
+/* a composite result row of the calling function */
+static Datum
+result_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 }
 
 /* the four columns of juhe_result */
@@ -66,25 +78,21 @@ juhe_result_values(const JuheAnswer *a, Datum *values, bool *nulls)
 	else
 		nulls[0] = true;
 	if (a->has_orderid)
-		values[1] = PointerGetDatum(service_text(a->orderid));
+		values[1] = CStringGetTextDatum(juhe_service_cstring(a->orderid));
 	else
 		nulls[1] = true;
 	values[2] = Int32GetDatum(a->error_code);
-	values[3] = PointerGetDatum(service_text(a->reason));
+	values[3] = CStringGetTextDatum(juhe_service_cstring(a->reason));
 }
 
 Datum
 juhe_result_datum(FunctionCallInfo fcinfo, const JuheAnswer *a)
 {
-	TupleDesc	tupdesc;
 	Datum		values[4];
 	bool		nulls[4];
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
 	juhe_result_values(a, values, nulls);
-	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+	return result_row(fcinfo, values, nulls);
 }
 
 Datum
@@ -114,18 +122,14 @@ juhe_verify(PG_FUNCTION_ARGS)
 Datum
 juhe_backend_stats(PG_FUNCTION_ARGS)
 {
-	TupleDesc	tupdesc;
 	Datum		values[6];
 	bool		nulls[6] = {0};
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
 	values[0] = Int64GetDatum(juhe_counters.requests);
 	values[1] = Int64GetDatum(juhe_counters.connections);
 	values[2] = Int64GetDatum(juhe_counters.retries);
 	values[3] = Int64GetDatum(juhe_counters.memo_hits);
 	values[4] = Int64GetDatum(juhe_counters.local_answers);
 	values[5] = Int64GetDatum(juhe_counters.key_loads);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	PG_RETURN_DATUM(result_row(fcinfo, values, nulls));
 }

@@ -119,5 +119,6 @@ extern void juhe_prepare_item(JuheItem *item, text *realname, text *idcard);
 /* ---- results (juheid.c) ---- */
 extern Datum juhe_result_datum(FunctionCallInfo fcinfo, const JuheAnswer *a);
 extern void juhe_result_values(const JuheAnswer *a, Datum *values, bool *nulls);
+extern char *juhe_service_cstring(const char *utf8);
 
 #endif							/* JUHEID_H */

@@ -270,10 +270,11 @@ masked_person(const JuheItem *item)
 	return pg_any_to_server(s, strlen(s), PG_UTF8);
 }
 
+/* never fails on a reason the database encoding cannot hold */
 static char *
 server_reason(const JuheAnswer *a)
 {
-	return pg_any_to_server(a->reason, strlen(a->reason), PG_UTF8);
+	return juhe_service_cstring(a->reason);
 }
 
 static Datum
@@ -287,17 +288,10 @@ result_datum(const TriggerConfig *cfg, const JuheAnswer *a)
 			{
 				TupleDesc	td = lookup_rowtype_tupdesc(getBaseType(cfg->result_type), -1);
 				Datum		values[4];
-				bool		nulls[4] = {false, false, false, false};
+				bool		nulls[4];
 				HeapTuple	tup;
 
-				values[0] = Int32GetDatum(a->res);
-				nulls[0] = a->error_code != 0;
-				if (a->has_orderid)
-					values[1] = CStringGetTextDatum(a->orderid);
-				else
-					nulls[1] = true;
-				values[2] = Int32GetDatum(a->error_code);
-				values[3] = CStringGetTextDatum(server_reason(a));
+				juhe_result_values(a, values, nulls);
 				tup = heap_form_tuple(td, values, nulls);
 				ReleaseTupleDesc(td);
 				return HeapTupleGetDatum(tup);
