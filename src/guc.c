@@ -28,8 +28,6 @@ int			juhe_retries = 1;
 int			juhe_max_response_kb = 64;
 bool		juhe_validate_locally = true;
 
-JuheCounters juhe_counters;
-
 static const struct config_enum_entry mode_options[] = {
 	{"plain", JUHE_MODE_PLAIN, false},
 	{"aes", JUHE_MODE_AES, false},
@@ -228,7 +226,7 @@ juhe_mode_from_text(const char *s)
 	return JUHE_MODE_PLAIN;		/* keep compiler quiet */
 }
 
-const char *
+static const char *
 juhe_mode_name(JuheMode mode)
 {
 	return mode_options[mode].name;

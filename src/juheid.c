@@ -22,6 +22,8 @@ PG_FUNCTION_INFO_V1(juhe_backend_stats);
 
 void		_PG_init(void);
 
+JuheCounters juhe_counters;		/* shown by juhe_backend_stats() */
+
 void
 _PG_init(void)
 {

@@ -36,7 +36,6 @@ extern bool juhe_validate_locally;
 extern void juhe_define_gucs(void);
 extern JuheMode juhe_mode_from_text(const char *s);
 extern bool juhe_mode_lookup(const char *s, JuheMode *mode);
-extern const char *juhe_mode_name(JuheMode mode);
 
 /* what one call needs, checked before anything is sent */
 typedef struct JuheConfig
@@ -87,7 +86,6 @@ typedef struct JuheItem
 	/* output */
 	JuheAnswer	answer;			/* valid when done */
 	bool		done;
-	bool		from_memo;
 	bool		local;			/* answered by local validation */
 	/* why there is no answer (done = false) */
 	JuheFailure failure;

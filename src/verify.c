@@ -248,7 +248,7 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 			juhe_memo_digest(&cfg, items[i].name, items[i].idcard, d);
 			if (juhe_memo_lookup(d, &items[i].answer))
 			{
-				items[i].done = items[i].from_memo = true;
+				items[i].done = true;
 				continue;
 			}
 			leader[i] = i;
@@ -293,7 +293,6 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 
 			items[i].answer = l->answer;
 			items[i].done = l->done;
-			items[i].from_memo = l->done;	/* not paid twice */
 			items[i].failure = l->failure;
 			items[i].curl_code = l->curl_code;
 			items[i].http_status = l->http_status;
