@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
+#include "errors.h"
 #include "juheid.h"
 
 #define MAX_PARALLEL 32
@@ -37,6 +38,8 @@ juhe_verify_batch_internal(PG_FUNCTION_ARGS)
 	int			parallel;
 	JuheMode	mode;
 	JuheItem   *items;
+	ErrorContextCallback guard;
+	static const Oid types[JUHE_RESULT_NATTS] = {INT4OID, TEXTOID, INT4OID, TEXTOID};
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
@@ -58,6 +61,8 @@ juhe_verify_batch_internal(PG_FUNCTION_ARGS)
 				 errmsg("realnames and idcards must have the same length")));
 
 	InitMaterializedSRF(fcinfo, 0);
+	juhe_check_result_desc(rsinfo->setDesc, types, JUHE_RESULT_NATTS, "juhe_result");
+	juhe_guard_push(&guard);
 
 	items = palloc0(sizeof(JuheItem) * Max(nnames, 1));
 	for (int i = 0; i < nnames; i++)
@@ -72,16 +77,17 @@ juhe_verify_batch_internal(PG_FUNCTION_ARGS)
 
 	for (int i = 0; i < nnames; i++)
 	{
-		Datum		values[4] = {0};
-		bool		nulls[4] = {true, true, true, true};
+		Datum		values[JUHE_RESULT_NATTS] = {0};
+		bool		nulls[JUHE_RESULT_NATTS] = {true, true, true, true};
 
 		if (!name_nulls[i] && !id_nulls[i])
 		{
 			if (!items[i].done)
-				juhe_raise_failure(&items[i]);
+				juhe_report_failure(ERROR, &items[i], NULL);
 			juhe_result_values(&items[i].answer, values, nulls);
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	juhe_guard_pop(&guard);
 	return (Datum) 0;
 }

@@ -27,6 +27,7 @@ int			juhe_connect_timeout_ms = 2000;
 int			juhe_retries = 1;
 int			juhe_max_response_kb = 64;
 bool		juhe_validate_locally = true;
+char	   *juhe_proxy = NULL;
 
 static const struct config_enum_entry mode_options[] = {
 	{"plain", JUHE_MODE_PLAIN, false},
@@ -59,37 +60,99 @@ check_rsa_public_key(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/*
+ * Secrets may live in postgresql.conf (ALTER SYSTEM) or a superuser's SET,
+ * never in the catalogs: ALTER ROLE/DATABASE ... SET stores the value in
+ * pg_db_role_setting and a function's SET clause in pg_proc.proconfig, both
+ * readable by every role.  Those commands validate with PGC_S_TEST; values
+ * stored before this check are applied at login with the DATABASE/USER
+ * sources (refused there with a WARNING, so they never take effect).
+ */
 static bool
-check_base_url(char **newval, void **extra, GucSource source)
+check_secret(char **newval, GucSource source, const char *name)
 {
-	const char *u = *newval;
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	switch (source)
+	{
+		case PGC_S_TEST:
+		case PGC_S_DATABASE:
+		case PGC_S_USER:
+		case PGC_S_DATABASE_USER:
+		case PGC_S_GLOBAL:
+			GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+			GUC_check_errmsg("parameter \"%s\" cannot be stored in the catalogs", name);
+			GUC_check_errdetail("ALTER ROLE, ALTER DATABASE and function SET clauses keep values where every role can read them.");
+			GUC_check_errhint("Set %s in postgresql.conf or with ALTER SYSTEM.", name);
+			return false;
+		default:
+			return true;
+	}
+}
+
+static bool
+check_key(char **newval, void **extra, GucSource source)
+{
+	return check_secret(newval, source, "juhe.key");
+}
+
+static bool
+check_openid(char **newval, void **extra, GucSource source)
+{
+	return check_secret(newval, source, "juhe.openid");
+}
+
+/* a URL of the form scheme://host[:port][/path]; NULL if fine, else why not */
+static const char *
+url_problem(const char *u, bool allow_empty)
+{
 	const char *rest;
 
-	if (u == NULL)
-		return false;
-	/* never echo the value: it could carry credentials */
-	GUC_check_errmsg("invalid value for parameter \"juhe.base_url\"");
+	if (u == NULL || (allow_empty && u[0] == '\0'))
+		return NULL;
 	if (strncmp(u, "https://", 8) == 0)
 		rest = u + 8;
 	else if (strncmp(u, "http://", 7) == 0)
 		rest = u + 7;
 	else
-	{
-		GUC_check_errdetail("The URL must start with https:// (or http:// for a local test service).");
-		return false;
-	}
+		return "The URL must start with https:// (or http:// for a local test service).";
 	if (*rest == '\0' || *rest == '/')
-	{
-		GUC_check_errdetail("The URL has no host.");
-		return false;
-	}
+		return "The URL has no host.";
 	for (const char *p = rest; *p; p++)
-	{
 		if (*p == '?' || *p == '#' || *p == '@' || (unsigned char) *p <= ' ')
-		{
-			GUC_check_errdetail("The URL must be scheme://host[:port][/path], without user, query or fragment.");
-			return false;
-		}
+			return "The URL must be scheme://host[:port][/path], without user, query or fragment.";
+	return NULL;
+}
+
+static bool
+check_base_url(char **newval, void **extra, GucSource source)
+{
+	const char *problem;
+
+	if (*newval == NULL)
+		return false;
+	problem = url_problem(*newval, false);
+	if (problem == NULL)
+		return true;			/* nothing formatted: no memory used */
+	/* never echo the value: it could carry credentials */
+	GUC_check_errmsg("invalid value for parameter \"juhe.base_url\"");
+	GUC_check_errdetail("%s", problem);
+	return false;
+}
+
+static bool
+check_proxy(char **newval, void **extra, GucSource source)
+{
+	const char *u = *newval;
+
+	if (u == NULL || u[0] == '\0')
+		return true;
+	/* http://, https://, socks5h:// ... with a host; never echoed */
+	if (strstr(u, "://") == NULL || strstr(u, "://")[3] == '\0')
+	{
+		GUC_check_errmsg("invalid value for parameter \"juhe.proxy\"");
+		GUC_check_errdetail("The proxy must be a URL such as http://proxy.example:3128.");
+		return false;
 	}
 	return true;
 }
@@ -104,7 +167,7 @@ juhe_define_gucs(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
-							   NULL, NULL, NULL);
+							   check_key, NULL, NULL);
 
 	DefineCustomStringVariable("juhe.openid",
 							   "OpenID of the Juhe account, used to derive the AES keys.",
@@ -113,7 +176,7 @@ juhe_define_gucs(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
-							   NULL, NULL, NULL);
+							   check_openid, NULL, NULL);
 
 	DefineCustomStringVariable("juhe.rsa_public_key",
 							   "RSA public key for the rsa mode (Base64 DER or PEM).",
@@ -141,6 +204,15 @@ juhe_define_gucs(void)
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("juhe.proxy",
+							   "Proxy for requests to the Juhe service (empty: none; http_proxy and friends in the server's environment are ignored).",
+							   NULL,
+							   &juhe_proxy,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   check_proxy, NULL, NULL);
 
 	DefineCustomEnumVariable("juhe.mode",
 							 "Default verification mode: plain, aes or rsa.",
@@ -251,6 +323,7 @@ current_public_key(void)
 {
 	char		errbuf[JUHE_CRYPTO_ERRLEN];
 	JuhePublicKey key;
+	char	   *volatile text_copy = NULL;
 
 	if (cached_key && cached_key_text &&
 		strcmp(cached_key_text, juhe_rsa_public_key) == 0)
@@ -262,12 +335,26 @@ current_public_key(void)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for parameter \"juhe.rsa_public_key\""),
 				 errdetail("%s.", errbuf)));
+	/*
+	 * Copy the text before giving anything up: if the copy fails (out of
+	 * memory), the old pair stays consistent and the new key is freed.
+	 */
+	PG_TRY();
+	{
+		text_copy = MemoryContextStrdup(TopMemoryContext, juhe_rsa_public_key);
+	}
+	PG_CATCH();
+	{
+		juhe_free_public_key(key);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	if (cached_key)
 		juhe_free_public_key(cached_key);
 	if (cached_key_text)
 		pfree(cached_key_text);
 	cached_key = key;
-	cached_key_text = MemoryContextStrdup(TopMemoryContext, juhe_rsa_public_key);
+	cached_key_text = text_copy;
 	juhe_counters.key_loads++;
 	return cached_key;
 }
@@ -292,6 +379,7 @@ juhe_config_load(JuheConfig *cfg, JuheMode mode)
 	while (len > 0 && cfg->base_url[len - 1] == '/')
 		cfg->base_url[--len] = '\0';
 	cfg->ca_file = (juhe_ca_file && juhe_ca_file[0]) ? pstrdup(juhe_ca_file) : NULL;
+	cfg->proxy = (juhe_proxy && juhe_proxy[0]) ? pstrdup(juhe_proxy) : NULL;
 	cfg->timeout_ms = juhe_timeout_ms;
 	cfg->connect_timeout_ms = Min(juhe_connect_timeout_ms, juhe_timeout_ms);
 	cfg->retries = juhe_retries;

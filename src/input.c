@@ -5,75 +5,91 @@
  * Names arrive in the database encoding and are sent as UTF-8.  Both
  * inputs are normalised by the ID toolkit (src/idcard.c, src/name.c):
  * white space trimmed, full-width digits and a lowercase x folded, 15-digit
- * IDs upgraded, middle-dot variants folded to U+00B7.  With
- * juhe.validate_locally on (the default), input the service would reject is
- * answered here with error_code 210304 and a reason naming the field; no
- * request is sent and nothing is billed.
+ * IDs upgraded, middle-dot variants folded to U+00B7.
+ *
+ * Two levels of checks answer input locally with error_code 210304 and a
+ * reason naming the field; no request is sent and nothing is billed:
+ *
+ *	always     the input converts to UTF-8; the ID has the shape of an ID
+ *	           (15 or 18 characters, digits, a final X); the name is 1 to
+ *	           JUHE_SEND_NAME_MAX_CHARS characters without control
+ *	           characters.  The service must reject anything else, and a
+ *	           20,000-character name must not become a paid request.
+ *	validate_locally (default on)
+ *	           the toolkit's full rules: check digit, birth date, region,
+ *	           CJK names with well-placed dots.
  */
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
-#include "mb/pg_wchar.h"
-#include "utils/builtins.h"
 
+#include "encoding.h"
 #include "idcard.h"
 #include "juheid.h"
 #include "name.h"
 
 #define LOCAL_ERROR_CODE 210304
 
-static char *
-to_utf8(text *t, size_t *len)
-{
-	char	   *s = text_to_cstring(t);
-	char	   *u = pg_server_to_any(s, strlen(s), PG_UTF8);
+/* the longest name ever sent, in characters, whatever the settings say */
+#define JUHE_SEND_NAME_MAX_CHARS 64
 
-	*len = strlen(u);
-	return u;
+/* what the always-on checks found wrong with a name, or NULL */
+static const char *
+name_shape_problem(const char *s, size_t len)
+{
+	size_t		pos = 0;
+	int			chars = 0;
+
+	if (len == 0)
+		return juhe_name_status_text(JUHE_NAME_EMPTY);
+	while (pos < len)
+	{
+		uint32_t	cp;
+		int			l = juhe_utf8_decode((const unsigned char *) s + pos, len - pos, &cp);
+
+		if (l == 0)
+			return juhe_name_status_text(JUHE_NAME_BAD_ENCODING);
+		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+			return juhe_name_status_text(JUHE_NAME_CONTROL);
+		if (++chars > JUHE_SEND_NAME_MAX_CHARS)
+			return juhe_name_status_text(JUHE_NAME_TOO_LONG);
+		pos += l;
+	}
+	return NULL;
 }
 
-/* without local validation: normalise what can be normalised, send the rest */
+/*
+ * At most the first JUHE_SEND_NAME_MAX_CHARS + 1 characters of s, so that
+ * whatever is kept of an input that is not sent (for masked messages) is
+ * bounded.
+ */
 static char *
-lenient(const char *s, size_t len)
+bounded_copy(const char *s, size_t len)
 {
-	const char *t = juhe_utf8_trim(s, &len);
+	size_t		pos = 0;
+	int			chars = 0;
 
-	return pnstrdup(t, len);
+	while (pos < len && chars <= JUHE_SEND_NAME_MAX_CHARS)
+	{
+		uint32_t	cp;
+		int			l = juhe_utf8_decode((const unsigned char *) s + pos, len - pos, &cp);
+
+		pos += l > 0 ? l : 1;
+		chars++;
+	}
+	return pnstrdup(s, pos);
 }
 
-void
-juhe_prepare_item(JuheItem *item, text *realname, text *idcard)
+static void
+answer_locally(JuheItem *item, const char *id_problem, const char *name_problem)
 {
-	size_t		name_len,
-				id_len;
-	char	   *name = to_utf8(realname, &name_len);
-	char	   *id = to_utf8(idcard, &id_len);
-	char	   *nname = palloc(JUHE_NAME_BUFSZ);
-	char	   *nid = palloc(JUHE_IDCARD_BUFSZ);
-	juhe_idcard_status id_st;
-	juhe_name_status name_st;
 	StringInfoData reason;
 
-	if (!juhe_validate_locally)
-	{
-		item->idcard = juhe_idcard_normalize(id, id_len, nid) ? nid : lenient(id, id_len);
-		item->name = juhe_name_normalize(name, name_len, nname) == JUHE_NAME_OK ?
-			nname : lenient(name, name_len);
-		return;
-	}
-
-	id_st = juhe_idcard_check(id, id_len, juhe_current_date(), false, nid);
-	name_st = juhe_name_normalize(name, name_len, nname);
-	item->idcard = nid[0] ? nid : lenient(id, id_len);
-	item->name = nname[0] ? nname : lenient(name, name_len);
-	if (id_st == JUHE_IDCARD_OK && name_st == JUHE_NAME_OK)
-		return;
-
 	initStringInfo(&reason);
-	if (id_st != JUHE_IDCARD_OK)
-		appendStringInfo(&reason, "idcard: %s; ", juhe_idcard_status_text(id_st));
-	if (name_st != JUHE_NAME_OK)
-		appendStringInfo(&reason, "realname: %s; ", juhe_name_status_text(name_st));
+	if (id_problem)
+		appendStringInfo(&reason, "idcard: %s; ", id_problem);
+	if (name_problem)
+		appendStringInfo(&reason, "realname: %s; ", name_problem);
 	appendStringInfoString(&reason, "checked locally, no request sent");
 
 	item->done = true;
@@ -82,5 +98,67 @@ juhe_prepare_item(JuheItem *item, text *realname, text *idcard)
 	item->answer.res = 0;
 	item->answer.has_orderid = false;
 	strlcpy(item->answer.reason, reason.data, sizeof(item->answer.reason));
+	pfree(reason.data);
 	juhe_counters.local_answers++;
+}
+
+void
+juhe_prepare_item(JuheItem *item, text *realname, text *idcard)
+{
+	size_t		name_len = 0,
+				id_len = 0;
+	char	   *name = juhe_server_to_utf8(VARDATA_ANY(realname),
+										   VARSIZE_ANY_EXHDR(realname), &name_len);
+	char	   *id = juhe_server_to_utf8(VARDATA_ANY(idcard),
+										 VARSIZE_ANY_EXHDR(idcard), &id_len);
+	char	   *nname = palloc(JUHE_NAME_BUFSZ);
+	char	   *nid = palloc(JUHE_IDCARD_BUFSZ);
+	const char *tname;
+	const char *id_problem = NULL;
+	const char *name_problem = NULL;
+	juhe_idcard_status id_st;
+	juhe_name_status name_st;
+
+	/* the always-on checks */
+	if (id == NULL)
+		id_problem = "not valid in the database encoding";
+	else if (!juhe_idcard_normalize(id, id_len, nid))
+		id_problem = juhe_idcard_status_text(JUHE_IDCARD_BAD_FORMAT);
+	if (name == NULL)
+	{
+		name_problem = "not valid in the database encoding";
+		tname = "";
+		name_len = 0;
+	}
+	else
+	{
+		tname = juhe_utf8_trim(name, &name_len);
+		name_problem = name_shape_problem(tname, name_len);
+	}
+
+	/* the toolkit's full rules, unless turned off */
+	if (juhe_validate_locally && id_problem == NULL)
+	{
+		id_st = juhe_idcard_check(id, id_len, juhe_current_date(), false, nid);
+		if (id_st != JUHE_IDCARD_OK)
+			id_problem = juhe_idcard_status_text(id_st);
+	}
+	name_st = name_problem ? JUHE_NAME_EMPTY : juhe_name_normalize(tname, name_len, nname);
+	if (juhe_validate_locally && name_problem == NULL && name_st != JUHE_NAME_OK)
+		name_problem = juhe_name_status_text(name_st);
+
+	/* what is sent, or (bounded) kept for masked messages */
+	if (id_problem == NULL)
+		item->idcard = nid;
+	else if (id != NULL)
+	{
+		const char *tid = juhe_utf8_trim(id, &id_len);
+
+		item->idcard = bounded_copy(tid, id_len);
+	}
+	else
+		item->idcard = "";
+	item->name = name_st == JUHE_NAME_OK ? nname : bounded_copy(tname, name_len);
+	if (id_problem || name_problem)
+		answer_locally(item, id_problem, name_problem);
 }

@@ -1,18 +1,29 @@
 /*
  * juheid.c
  *		Module entry points: _PG_init and the SQL-callable verification
- *		functions.
+ *		functions, and the juhe_result rows they build.
  *
  *	juhe_verify(realname text, idcard text, mode text DEFAULT NULL) → juhe_result
  *	juhe_backend_stats() → counters of this backend
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/syscache.h"
 
+#include "encoding.h"
+#include "errors.h"
 #include "juheid.h"
 
 PG_MODULE_MAGIC;
@@ -24,6 +35,12 @@ void		_PG_init(void);
 
 JuheCounters juhe_counters;		/* shown by juhe_backend_stats() */
 
+/* the column types of juhe_result, in order */
+static const Oid result_types[JUHE_RESULT_NATTS] = {INT4OID, TEXTOID, INT4OID, TEXTOID};
+
+#define STATS_NATTS 6
+static const Oid stats_types[STATS_NATTS] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
+
 void
 _PG_init(void)
 {
@@ -31,70 +48,119 @@ _PG_init(void)
 }
 
 /*
- * Text from the service (UTF-8), in the database encoding.  A reason the
- * database cannot represent must not cost a paid answer: fall back to an
- * ASCII rendering instead of failing.
+ * Every composite juheid fills must have exactly the columns it fills:
+ * a row type of another shape (a look-alike type, an altered one) would
+ * make heap_form_tuple read past the arrays or store raw Datums as the
+ * wrong type.
  */
-char *
-juhe_service_cstring(const char *utf8)
+void
+juhe_check_result_desc(TupleDesc td, const Oid *types, int natts, const char *what)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	char	   *conv = NULL;
+	bool		ok = td->natts == natts;
 
-	PG_TRY();
+	for (int i = 0; ok && i < natts; i++)
 	{
-		conv = pg_any_to_server(utf8, strlen(utf8), PG_UTF8);
+		Form_pg_attribute a = TupleDescAttr(td, i);
+
+		ok = !a->attisdropped && a->atttypid == types[i];
 	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcxt);
-		FlushErrorState();
-		conv = pstrdup(utf8);
-		for (char *p = conv; *p; p++)
-			if (IS_HIGHBIT_SET(*p))
-				*p = '?';
-	}
-	PG_END_TRY();
-	return conv;
+	if (!ok)
+		ereport(ERROR,
+				errcode(ERRCODE_DATATYPE_MISMATCH),
+				errmsg("row type does not match %s", what),
+				errdetail("juheid fills exactly the %d columns of %s, with their types.",
+						  natts, what),
+				errhint("Do not alter the types of the juheid extension; recreate it with ALTER EXTENSION juheid UPDATE or DROP and CREATE EXTENSION."));
 }
 
-/* a composite result row of the calling function */
+/* the namespace the extension was installed in */
+static Oid
+extension_namespace(Oid extoid)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			nsp = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(extoid));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return nsp;
+}
+
+/*
+ * The OID of the extension's own juhe_result type, found through the
+ * extension (its schema, and the type's membership in it), never by name
+ * alone: anyone can create a type called juhe_result in a schema of their
+ * own.  InvalidOid if the extension is not installed in this database.
+ */
+Oid
+juhe_result_type_oid(void)
+{
+	Oid			extoid = get_extension_oid("juheid", true);
+	Oid			nsp;
+	Oid			typoid;
+
+	if (!OidIsValid(extoid))
+		return InvalidOid;
+	nsp = extension_namespace(extoid);
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	typoid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+							 CStringGetDatum("juhe_result"), ObjectIdGetDatum(nsp));
+	if (!OidIsValid(typoid) ||
+		getExtensionOfObject(TypeRelationId, typoid) != extoid)
+		return InvalidOid;
+	return typoid;
+}
+
+/* a composite result row of the calling function, checked against types */
 static Datum
-result_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
+result_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls,
+		   const Oid *types, int natts, const char *what)
 {
 	TupleDesc	tupdesc;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	juhe_check_result_desc(tupdesc, types, natts, what);
 	tupdesc = BlessTupleDesc(tupdesc);
 	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 }
 
-/* the four columns of juhe_result */
+/* the four columns of juhe_result; service text in the database encoding */
 void
 juhe_result_values(const JuheAnswer *a, Datum *values, bool *nulls)
 {
-	memset(nulls, 0, 4 * sizeof(bool));
+	memset(nulls, 0, JUHE_RESULT_NATTS * sizeof(bool));
 	if (a->error_code == 0)
 		values[0] = Int32GetDatum(a->res);
 	else
 		nulls[0] = true;
 	if (a->has_orderid)
-		values[1] = CStringGetTextDatum(juhe_service_cstring(a->orderid));
+		values[1] = CStringGetTextDatum(juhe_service_text(a->orderid));
 	else
 		nulls[1] = true;
 	values[2] = Int32GetDatum(a->error_code);
-	values[3] = CStringGetTextDatum(juhe_service_cstring(a->reason));
+	values[3] = CStringGetTextDatum(juhe_service_text(a->reason));
 }
 
 Datum
 juhe_result_datum(FunctionCallInfo fcinfo, const JuheAnswer *a)
 {
-	Datum		values[4];
-	bool		nulls[4];
+	Datum		values[JUHE_RESULT_NATTS];
+	bool		nulls[JUHE_RESULT_NATTS];
 
 	juhe_result_values(a, values, nulls);
-	return result_row(fcinfo, values, nulls);
+	return result_row(fcinfo, values, nulls, result_types, JUHE_RESULT_NATTS,
+					  "juhe_result");
 }
 
 Datum
@@ -102,6 +168,8 @@ juhe_verify(PG_FUNCTION_ARGS)
 {
 	JuheMode	mode;
 	JuheItem	item;
+	ErrorContextCallback guard;
+	Datum		result;
 
 	/* a NULL name or ID: nothing to verify, nothing sent */
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -112,20 +180,22 @@ juhe_verify(PG_FUNCTION_ARGS)
 	else
 		mode = juhe_mode_from_text(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 
+	juhe_guard_push(&guard);
 	memset(&item, 0, sizeof(item));
 	juhe_prepare_item(&item, PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1));
 	juhe_verify_items(&item, 1, mode, 1);
 	if (!item.done)
-		juhe_raise_failure(&item);
-
-	PG_RETURN_DATUM(juhe_result_datum(fcinfo, &item.answer));
+		juhe_report_failure(ERROR, &item, NULL);
+	result = juhe_result_datum(fcinfo, &item.answer);
+	juhe_guard_pop(&guard);
+	PG_RETURN_DATUM(result);
 }
 
 Datum
 juhe_backend_stats(PG_FUNCTION_ARGS)
 {
-	Datum		values[6];
-	bool		nulls[6] = {0};
+	Datum		values[STATS_NATTS];
+	bool		nulls[STATS_NATTS] = {0};
 
 	values[0] = Int64GetDatum(juhe_counters.requests);
 	values[1] = Int64GetDatum(juhe_counters.connections);
@@ -133,5 +203,6 @@ juhe_backend_stats(PG_FUNCTION_ARGS)
 	values[3] = Int64GetDatum(juhe_counters.memo_hits);
 	values[4] = Int64GetDatum(juhe_counters.local_answers);
 	values[5] = Int64GetDatum(juhe_counters.key_loads);
-	PG_RETURN_DATUM(result_row(fcinfo, values, nulls));
+	PG_RETURN_DATUM(result_row(fcinfo, values, nulls, stats_types, STATS_NATTS,
+							   "juhe_backend_stats()"));
 }

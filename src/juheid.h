@@ -8,6 +8,7 @@
 
 #include "postgres.h"
 
+#include "access/tupdesc.h"
 #include "fmgr.h"
 
 #include "crypto.h"
@@ -32,6 +33,7 @@ extern int	juhe_connect_timeout_ms;
 extern int	juhe_retries;
 extern int	juhe_max_response_kb;
 extern bool juhe_validate_locally;
+extern char *juhe_proxy;
 
 extern void juhe_define_gucs(void);
 extern JuheMode juhe_mode_from_text(const char *s);
@@ -44,6 +46,7 @@ typedef struct JuheConfig
 	char	   *key;
 	char	   *base_url;		/* without trailing slash */
 	char	   *ca_file;		/* NULL = system default */
+	char	   *proxy;			/* NULL = none (the environment is ignored) */
 	char		k16[JUHE_K16_LEN + 1];	/* aes, rsa */
 	JuhePublicKey pubkey;		/* rsa; owned by the cache in guc.c */
 	int			timeout_ms;
@@ -72,7 +75,10 @@ extern JuheCounters juhe_counters;
 typedef enum JuheFailure
 {
 	JUHE_FAIL_NONE = 0,
-	JUHE_FAIL_CURL,				/* transport: see curl_code */
+	JUHE_FAIL_NOT_SENT,			/* transport failed before the request was
+								 * complete (resolve, connect, TLS): not billed */
+	JUHE_FAIL_LOST,				/* request sent, then no complete answer
+								 * (timeout, dropped connection): may be billed */
 	JUHE_FAIL_HTTP,				/* non-2xx status */
 	JUHE_FAIL_TOO_LARGE,		/* answer over juhe.max_response_kb */
 	JUHE_FAIL_PARSE				/* malformed JSON or unknown res */
@@ -87,17 +93,19 @@ typedef struct JuheItem
 	JuheAnswer	answer;			/* valid when done */
 	bool		done;
 	bool		local;			/* answered by local validation */
-	/* why there is no answer (done = false) */
+	/* why there is no answer (done = false), for juhe_report_failure() */
 	JuheFailure failure;
 	int			curl_code;
 	long		http_status;
 	int			parse_status;
-	char	   *curl_error;
+	int			attempts;		/* requests started for this item */
+	int			timeout_ms;		/* the limits in force */
+	int			connect_timeout_ms;
+	size_t		max_response_bytes;
 } JuheItem;
 
 extern void juhe_verify_items(JuheItem *items, int nitems, JuheMode mode,
 							  int max_parallel);
-extern void juhe_raise_failure(const JuheItem *item) pg_attribute_noreturn();
 
 /* ---- request bodies (request.c) ---- */
 extern char *juhe_request_url(const JuheConfig *cfg);
@@ -115,8 +123,11 @@ extern void juhe_memo_store(const uint8 *digest, const JuheAnswer *answer);
 extern void juhe_prepare_item(JuheItem *item, text *realname, text *idcard);
 
 /* ---- results (juheid.c) ---- */
+#define JUHE_RESULT_NATTS 4
 extern Datum juhe_result_datum(FunctionCallInfo fcinfo, const JuheAnswer *a);
 extern void juhe_result_values(const JuheAnswer *a, Datum *values, bool *nulls);
-extern char *juhe_service_cstring(const char *utf8);
+extern void juhe_check_result_desc(TupleDesc td, const Oid *types, int natts,
+								   const char *what);
+extern Oid	juhe_result_type_oid(void);
 
 #endif							/* JUHEID_H */

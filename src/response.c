@@ -50,18 +50,68 @@ json_to_int(struct json_object *v, int *out)
 	return false;
 }
 
-/* copy at most dstlen-1 bytes without splitting a UTF-8 sequence */
+/* length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid */
+static size_t
+utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t		l;
+	uint32_t	cp;
+
+	if (c < 0x80)
+		return c == 0 ? 0 : 1;	/* an embedded NUL would cut the text */
+	if (c >= 0xC2 && c <= 0xDF)
+		l = 2, cp = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		l = 3, cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		l = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (l > n)
+		return 0;
+	for (size_t i = 1; i < l; i++)
+	{
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if ((l == 3 && cp < 0x800) || (l == 4 && cp < 0x10000) ||
+		cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return l;
+}
+
+/*
+ * Copy text from the service into dst (dstlen bytes with the NUL) as valid
+ * UTF-8: a byte that does not start a valid sequence (or a NUL) becomes
+ * '?', and the copy stops before a character that does not fit.  Nothing
+ * the service sends can then make a row unreadable.
+ */
 static void
 copy_utf8(char *dst, size_t dstlen, const char *src, size_t srclen)
 {
-	size_t		n = srclen < dstlen - 1 ? srclen : dstlen - 1;
+	const unsigned char *s = (const unsigned char *) src;
+	size_t		in = 0;
+	size_t		out = 0;
 
-	if (n < srclen)
-		while (n > 0 && ((unsigned char) src[n] & 0xC0) == 0x80)
-			n--;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-	/* an embedded NUL would silently shorten the text; stop there anyway */
+	while (in < srclen)
+	{
+		size_t		l = utf8_seq_len(s + in, srclen - in);
+
+		if (out + (l ? l : 1) > dstlen - 1)
+			break;
+		if (l == 0)
+		{
+			dst[out++] = '?';
+			in++;
+			continue;
+		}
+		memcpy(dst + out, s + in, l);
+		out += l;
+		in += l;
+	}
+	dst[out] = '\0';
 }
 
 JuheParseStatus
@@ -128,8 +178,10 @@ juhe_parse_answer(const char *body, size_t len, JuheAnswer *out)
 			 json_object_is_type(v, json_type_int)))
 		{
 			const char *s = json_object_get_string(v);
+			size_t		slen = json_object_is_type(v, json_type_string) ?
+				(size_t) json_object_get_string_len(v) : strlen(s);
 
-			copy_utf8(out->orderid, sizeof(out->orderid), s, strlen(s));
+			copy_utf8(out->orderid, sizeof(out->orderid), s, slen);
 			out->has_orderid = out->orderid[0] != '\0';
 		}
 		if (out->error_code == 0)

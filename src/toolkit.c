@@ -22,7 +22,6 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -32,6 +31,7 @@
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
+#include "encoding.h"
 #include "idcard.h"
 #include "name.h"
 
@@ -56,47 +56,6 @@ db_is_utf8(void)
 	return enc == PG_UTF8 || enc == PG_SQL_ASCII;
 }
 
-/*
- * Convert len bytes between encodings without raising an error; returns a
- * palloc'd NUL-terminated string, or NULL if some character has no
- * equivalent (or is invalid).
- */
-static char *
-convert_quietly(const char *src, size_t len, int from, int to, size_t *outlen)
-{
-	Oid			proc;
-	size_t		destlen;
-	char	   *dest;
-	int			done;
-
-	if (len == 0)
-	{
-		*outlen = 0;
-		return pstrdup("");
-	}
-	if (len > (MaxAllocSize - 2) / MAX_CONVERSION_GROWTH)
-		return NULL;
-
-	proc = FindDefaultConversionProc(from, to);
-	if (!OidIsValid(proc))
-		return NULL;
-
-	/* room for the worst case, so the whole input is offered at once */
-	destlen = len * MAX_CONVERSION_GROWTH + 2;
-	dest = palloc(destlen);
-	done = pg_do_encoding_conversion_buf(proc, from, to,
-										 (unsigned char *) src, (int) len,
-										 (unsigned char *) dest, (int) destlen,
-										 true);
-	if (done != (int) len)
-	{
-		pfree(dest);
-		return NULL;
-	}
-	*outlen = strlen(dest);
-	return dest;
-}
-
 /* argument as UTF-8 (not necessarily NUL-terminated); NULL if impossible */
 static const char *
 arg_utf8(text *t, size_t *len)
@@ -109,7 +68,7 @@ arg_utf8(text *t, size_t *len)
 		*len = n;
 		return p;
 	}
-	return convert_quietly(p, n, GetDatabaseEncoding(), PG_UTF8, len);
+	return juhe_server_to_utf8(p, n, len);
 }
 
 /* UTF-8 result (NUL-terminated) as text in the database encoding, or NULL */
@@ -121,7 +80,7 @@ result_text(const char *utf8)
 
 	if (db_is_utf8())
 		return cstring_to_text_with_len(utf8, len);
-	s = convert_quietly(utf8, len, PG_UTF8, GetDatabaseEncoding(), &len);
+	s = juhe_utf8_to_server(utf8, len, &len);
 	if (s == NULL)
 		return NULL;
 	return cstring_to_text_with_len(s, len);

@@ -158,6 +158,32 @@ write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
+/* the request body, from the caller's buffer */
+static size_t
+read_cb(char *dest, size_t size, size_t nitems, void *userp)
+{
+	JuheHttp   *r = (JuheHttp *) userp;
+	size_t		room = size * nitems;
+	size_t		left = r->body_len - r->body_pos;
+	size_t		n = Min(room, left);
+
+	memcpy(dest, r->body + r->body_pos, n);
+	r->body_pos += n;
+	return n;
+}
+
+/*
+ * libcurl asks to rewind the body when it wants to send the request again
+ * by itself (a reused connection that died before any answer byte).  The
+ * service may already have the request and there is no idempotency key:
+ * refuse, and let the caller report "may have been billed".
+ */
+static int
+seek_cb(void *userp, curl_off_t offset, int origin)
+{
+	return CURL_SEEKFUNC_FAIL;
+}
+
 static CURL *
 pool_get(void)
 {
@@ -186,6 +212,8 @@ start_transfer(JuheHttp *r, const JuheHttpOptions *opts)
 	CURLcode	rc = CURLE_OK;
 
 	r->curl_code = CURLE_OK;
+	r->request_complete = false;
+	r->body_pos = 0;
 	r->status = 0;
 	r->too_large = false;
 	r->response = NULL;
@@ -206,6 +234,12 @@ start_transfer(JuheHttp *r, const JuheHttpOptions *opts)
 	SET(CURLOPT_PRIVATE, r);
 	SET(CURLOPT_ERRORBUFFER, r->errbuf);
 	SET(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+	/* never wait for a resolver thread: cancel and timeouts act at once */
+	SET(CURLOPT_QUICK_EXIT, 1L);
+#endif
+	/* no proxy unless juhe.proxy names one; http(s)_proxy is ignored */
+	SET(CURLOPT_PROXY, opts->proxy ? opts->proxy : "");
 	SET(CURLOPT_SHARE, share);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
@@ -219,8 +253,11 @@ start_transfer(JuheHttp *r, const JuheHttpOptions *opts)
 	SET(CURLOPT_USERAGENT, "juheid/1.0");
 	SET(CURLOPT_HTTPHEADER, headers);
 	SET(CURLOPT_POST, 1L);
-	SET(CURLOPT_POSTFIELDS, r->body);
 	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body_len);
+	SET(CURLOPT_READFUNCTION, read_cb);
+	SET(CURLOPT_READDATA, r);
+	SET(CURLOPT_SEEKFUNCTION, seek_cb);
+	SET(CURLOPT_SEEKDATA, r);
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) opts->max_response_bytes);
 	SET(CURLOPT_WRITEFUNCTION, write_cb);
 	SET(CURLOPT_WRITEDATA, r);
@@ -254,6 +291,7 @@ finish_transfer(JuheHttp *r, CURLcode result)
 	CURL	   *e = r->easy;
 
 	r->curl_code = result;
+	r->request_complete = r->body_pos >= r->body_len;
 	if (result == CURLE_FILESIZE_EXCEEDED)
 		r->too_large = true;	/* announced by Content-Length */
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
@@ -274,10 +312,17 @@ finish_transfer(JuheHttp *r, CURLcode result)
 	free_buffer(r);
 }
 
-/* on error: drop every transfer still attached, then let the error go on */
+/*
+ * On error (cancel, timeout, termination): drop every transfer still
+ * attached, then let the error go on.  A request whose body was all handed
+ * to libcurl may have reached the service and been billed; say how many in
+ * the server log (without the statement), since no order id will come.
+ */
 static void
 abort_transfers(JuheHttp **reqs, int n)
 {
+	int			abandoned = 0;
+
 	if (current_set)
 	{
 		FreeWaitEventSet(current_set);
@@ -289,12 +334,21 @@ abort_transfers(JuheHttp **reqs, int n)
 
 		if (r->easy)
 		{
+			if (r->body_pos >= r->body_len)
+				abandoned++;
 			curl_multi_remove_handle(multi, r->easy);
 			pool_put(r->easy, false);
 			r->easy = NULL;
 		}
 		free_buffer(r);
 	}
+	if (abandoned > 0)
+		ereport(LOG,
+				errmsg("juheid: abandoned %d request(s) to the Juhe service after sending them",
+					   abandoned),
+				errdetail("They may have been billed; no order id is known."),
+				errhidestmt(true),
+				errhidecontext(true));
 }
 
 /* one round: wait for curl's sockets, its timer or the latch, then act */
@@ -357,7 +411,7 @@ wait_and_drive(void)
 
 void
 juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
-			  const JuheHttpOptions *opts)
+			  const JuheHttpOptions *opts, JuheHttpDone done, void *arg)
 {
 	ensure_multi();
 
@@ -377,7 +431,10 @@ juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 				if (start_transfer(reqs[next], opts))
 					active++;
 				else
+				{
 					finished++;
+					done(reqs[next], arg);
+				}
 				next++;
 			}
 			if (active == 0)
@@ -399,6 +456,7 @@ juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 				finish_transfer(r, msg->data.result);
 				active--;
 				finished++;
+				done(r, arg);
 			}
 			CHECK_FOR_INTERRUPTS();
 		}

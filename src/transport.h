@@ -19,6 +19,7 @@ typedef struct JuheHttpOptions
 	long		connect_timeout_ms;
 	size_t		max_response_bytes;
 	const char *ca_file;		/* NULL: system default */
+	const char *proxy;			/* NULL: none; the environment is ignored */
 } JuheHttpOptions;
 
 typedef struct JuheHttp
@@ -28,8 +29,10 @@ typedef struct JuheHttp
 	const char *body;
 	size_t		body_len;
 
-	/* out, valid after juhe_http_run() */
+	/* out, valid when the done callback runs */
 	CURLcode	curl_code;
+	bool		request_complete;	/* every body byte went to libcurl: the
+									 * service may have the whole request */
 	long		status;			/* HTTP status, 0 if none */
 	bool		too_large;		/* answer exceeded max_response_bytes */
 	char	   *response;		/* palloc'd, NUL-terminated; NULL on failure */
@@ -42,16 +45,31 @@ typedef struct JuheHttp
 	size_t		buf_len;
 	size_t		buf_cap;
 	size_t		buf_limit;
+	size_t		body_pos;		/* body bytes handed to libcurl */
 } JuheHttp;
 
 /*
- * Run the requests, at most max_parallel at a time.  Returns when all are
- * finished (successfully or not).  Query cancel, statement_timeout and
- * backend termination raise their usual errors from inside the wait; all
- * transfers are cleaned up first.
+ * Called for each transfer as soon as it finishes (successfully or not),
+ * before anything else can interrupt the run: a billed answer is recorded
+ * even if a cancel arrives in the same pass.
+ */
+typedef void (*JuheHttpDone) (JuheHttp *r, void *arg);
+
+/*
+ * Run the requests, at most max_parallel at a time, calling done for each
+ * as it finishes.  Returns when all are finished.  Query cancel,
+ * statement_timeout and backend termination raise their usual errors from
+ * inside the wait; all transfers are cleaned up first (requests abandoned
+ * after they were sent are counted in a LOG line: they may be billed).
+ *
+ * The body is handed to libcurl through a read callback from the caller's
+ * buffer (which the caller wipes); libcurl is never allowed to rewind it,
+ * so it cannot send a request twice on its own (it would, on a reused
+ * connection that closes before answering).
  */
 extern void juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
-						  const JuheHttpOptions *opts);
+						  const JuheHttpOptions *opts, JuheHttpDone done,
+						  void *arg);
 
 /* sleep ms milliseconds, interruptibly (retry back-off) */
 extern void juhe_http_sleep(long ms);

@@ -10,10 +10,17 @@
  *
  * Options are parsed once per statement (cached in fn_extra).  Rejections
  * raise SQLSTATEs of class JH (see README), with the person masked.
+ *
+ * The result columns (result=, orderid=, verified_at=) belong to the
+ * trigger: on every row it fires for, they hold what it wrote, never what
+ * the statement supplied.  When an UPDATE leaves the identity alone they
+ * are copied from the old row; so a trigger that owns columns must fire on
+ * UPDATE too, for every column and without a WHEN condition.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "funcapi.h"
@@ -28,14 +35,11 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
+#include "encoding.h"
+#include "errors.h"
 #include "idcard.h"
 #include "juheid.h"
 #include "name.h"
-
-#define ERRCODE_JUHE_MISMATCH		MAKE_SQLSTATE('J','H','0','0','1')
-#define ERRCODE_JUHE_NOT_VERIFIED	MAKE_SQLSTATE('J','H','0','0','2')
-#define ERRCODE_JUHE_INVALID		MAKE_SQLSTATE('J','H','0','0','3')
-#define ERRCODE_JUHE_MISSING		MAKE_SQLSTATE('J','H','0','0','4')
 
 PG_FUNCTION_INFO_V1(juhe_verify_trigger);
 
@@ -61,7 +65,7 @@ typedef struct TriggerConfig
 	int			idcard_att;
 	int			result_att;		/* 0 = none */
 	ResultKind	result_kind;
-	Oid			result_type;
+	Oid			result_type;	/* RESULT_COMPOSITE: the extension's juhe_result */
 	int			orderid_att;
 	int			verified_at_att;
 	Action		on_mismatch;
@@ -74,21 +78,15 @@ typedef struct TriggerConfig
 
 static const char *const action_names[] = {"reject", "accept", "skip"};
 
-static void
-definition_error(Trigger *tg, const char *fmt, const char *arg, const char *hint)
-	pg_attribute_noreturn();
-
-static void
-definition_error(Trigger *tg, const char *fmt, const char *arg, const char *hint)
-{
-	char	   *msg = psprintf(fmt, arg);
-
-	ereport(ERROR,
-			(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-			 errmsg("trigger \"%s\": %s", tg->tgname, msg),
-			 hint ? errhint("%s", hint) : 0));
-	pg_unreachable();
-}
+/*
+ * Definition errors name the trigger; the message comes from the caller's
+ * format string, checked by the compiler.
+ */
+#define definition_error(tg, sqlstate, hint, ...) \
+	ereport(ERROR, \
+			errcode(sqlstate), \
+			errmsg(__VA_ARGS__), \
+			(hint) ? errhint("%s", (const char *) (hint)) : 0)
 
 static int
 column(Trigger *tg, TupleDesc td, const char *colname, const char *role)
@@ -100,12 +98,15 @@ column(Trigger *tg, TupleDesc td, const char *colname, const char *role)
 		if (!a->attisdropped && strcmp(NameStr(a->attname), colname) == 0)
 		{
 			if (a->attgenerated)
-				definition_error(tg, "column \"%s\" is generated", colname, NULL);
+				definition_error(tg, ERRCODE_INVALID_COLUMN_DEFINITION, NULL,
+								 "trigger \"%s\": column \"%s\" is generated",
+								 tg->tgname, colname);
 			return i + 1;
 		}
 	}
-	definition_error(tg, psprintf("%s column \"%%s\" does not exist", role), colname,
-					 "Name an existing column of the table.");
+	definition_error(tg, ERRCODE_UNDEFINED_COLUMN, "Name an existing column of the table.",
+					 "trigger \"%s\": %s column \"%s\" does not exist",
+					 tg->tgname, role, colname);
 	return 0;
 }
 
@@ -121,32 +122,29 @@ is_texty(Oid t)
 	return t == TEXTOID || t == VARCHAROID || t == BPCHAROID;
 }
 
-/* the extension's juhe_result, in whatever schema it was installed */
-static bool
-is_juhe_result(Oid t)
-{
-	HeapTuple	tup;
-	bool		match;
-
-	if (!type_is_rowtype(t))
-		return false;
-	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(t));
-	if (!HeapTupleIsValid(tup))
-		return false;
-	match = strcmp(NameStr(((Form_pg_type) GETSTRUCT(tup))->typname), "juhe_result") == 0;
-	ReleaseSysCache(tup);
-	return match;
-}
-
 static Action
 parse_action(Trigger *tg, const char *opt, const char *val, bool allow_skip)
 {
 	for (int a = 0; a < (int) lengthof(action_names); a++)
 		if (pg_strcasecmp(val, action_names[a]) == 0 && (allow_skip || a != ACT_SKIP))
 			return (Action) a;
-	definition_error(tg, psprintf("invalid value \"%%s\" for option \"%s\"", opt), val,
-					 allow_skip ? "Use reject, accept or skip." : "Use reject or accept.");
+	definition_error(tg, ERRCODE_INVALID_PARAMETER_VALUE,
+					 allow_skip ? "Use reject, accept or skip." : "Use reject or accept.",
+					 "trigger \"%s\": invalid value \"%s\" for option \"%s\"",
+					 tg->tgname, val, opt);
 	return ACT_REJECT;
+}
+
+static void
+require_text_column(Trigger *tg, TupleDesc td, int att, const char *role,
+					const char *colname)
+{
+	Oid			t = column_base_type(td, att);
+
+	if (!is_texty(t))
+		definition_error(tg, ERRCODE_DATATYPE_MISMATCH, NULL,
+						 "trigger \"%s\": %s column \"%s\" is of type %s, not text or varchar",
+						 tg->tgname, role, colname, format_type_be(TupleDescAttr(td, att - 1)->atttypid));
 }
 
 static TriggerConfig *
@@ -162,17 +160,15 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 	cfg->on_null = ACT_ACCEPT;
 
 	if (tg->tgnargs < 2)
-		definition_error(tg, "%s", "expected at least two arguments, the name column and the ID column",
-						 "EXECUTE FUNCTION juhe_verify_trigger('realname', 'idcard' [, 'option=value' ...])");
+		definition_error(tg, ERRCODE_INVALID_PARAMETER_VALUE,
+						 "EXECUTE FUNCTION juhe_verify_trigger('realname', 'idcard' [, 'option=value' ...])",
+						 "trigger \"%s\": expected at least two arguments, the name column and the ID column",
+						 tg->tgname);
 
 	cfg->name_att = column(tg, td, tg->tgargs[0], "name");
 	cfg->idcard_att = column(tg, td, tg->tgargs[1], "ID");
-	if (!is_texty(column_base_type(td, cfg->name_att)))
-		definition_error(tg, "name column \"%s\" must be of type text or varchar",
-						 tg->tgargs[0], NULL);
-	if (!is_texty(column_base_type(td, cfg->idcard_att)))
-		definition_error(tg, "ID column \"%s\" must be of type text or varchar",
-						 tg->tgargs[1], NULL);
+	require_text_column(tg, td, cfg->name_att, "name", tg->tgargs[0]);
+	require_text_column(tg, td, cfg->idcard_att, "ID", tg->tgargs[1]);
 
 	for (int i = 2; i < tg->tgnargs; i++)
 	{
@@ -181,38 +177,50 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 		char	   *val;
 
 		if (eq == NULL)
-			definition_error(tg, "option \"%s\" is not of the form key=value", opt, NULL);
+			definition_error(tg, ERRCODE_INVALID_PARAMETER_VALUE, NULL,
+							 "trigger \"%s\": option \"%s\" is not of the form key=value",
+							 tg->tgname, opt);
 		*eq = '\0';
 		val = eq + 1;
 
 		if (strcmp(opt, "result") == 0)
 		{
+			Oid			declared;
 			Oid			t;
+			Oid			own;
 
 			cfg->result_att = column(tg, td, val, "result");
-			t = column_base_type(td, cfg->result_att);
-			cfg->result_type = TupleDescAttr(td, cfg->result_att - 1)->atttypid;
+			declared = TupleDescAttr(td, cfg->result_att - 1)->atttypid;
+			t = getBaseType(declared);
+			own = juhe_result_type_oid();
 			if (t == INT4OID)
 				cfg->result_kind = RESULT_INTEGER;
 			else if (t == JSONBOID)
 				cfg->result_kind = RESULT_JSONB;
-			else if (is_juhe_result(t))
+			else if (OidIsValid(own) && t == own)
+			{
 				cfg->result_kind = RESULT_COMPOSITE;
+				cfg->result_type = own;
+			}
 			else
-				definition_error(tg, "result column \"%s\" must be of type juhe_result, integer or jsonb",
-								 val, NULL);
+				definition_error(tg, ERRCODE_DATATYPE_MISMATCH,
+								 "Use the juhe_result type of the juheid extension, integer or jsonb.",
+								 "trigger \"%s\": result column \"%s\" is of type %s",
+								 tg->tgname, val, format_type_be(declared));
 		}
 		else if (strcmp(opt, "orderid") == 0)
 		{
 			cfg->orderid_att = column(tg, td, val, "orderid");
-			if (!is_texty(column_base_type(td, cfg->orderid_att)))
-				definition_error(tg, "orderid column \"%s\" must be of type text or varchar", val, NULL);
+			require_text_column(tg, td, cfg->orderid_att, "orderid", val);
 		}
 		else if (strcmp(opt, "verified_at") == 0)
 		{
 			cfg->verified_at_att = column(tg, td, val, "verified_at");
 			if (column_base_type(td, cfg->verified_at_att) != TIMESTAMPTZOID)
-				definition_error(tg, "verified_at column \"%s\" must be of type timestamptz", val, NULL);
+				definition_error(tg, ERRCODE_DATATYPE_MISMATCH, NULL,
+								 "trigger \"%s\": verified_at column \"%s\" is of type %s, not timestamptz",
+								 tg->tgname, val,
+								 format_type_be(TupleDescAttr(td, cfg->verified_at_att - 1)->atttypid));
 		}
 		else if (strcmp(opt, "on_mismatch") == 0)
 			cfg->on_mismatch = parse_action(tg, opt, val, true);
@@ -225,13 +233,29 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 		else if (strcmp(opt, "mode") == 0)
 		{
 			if (!juhe_mode_lookup(val, &cfg->mode))
-				definition_error(tg, "invalid value \"%s\" for option \"mode\"", val,
-								 "Use plain, aes or rsa; without the option juhe.mode applies.");
+				definition_error(tg, ERRCODE_INVALID_PARAMETER_VALUE,
+								 "Use plain, aes or rsa; without the option juhe.mode applies.",
+								 "trigger \"%s\": invalid value \"%s\" for option \"mode\"",
+								 tg->tgname, val);
 			cfg->mode_set = true;
 		}
 		else
-			definition_error(tg, "unknown option \"%s\"", opt,
-							 "Options are result, orderid, verified_at, on_mismatch, on_error, on_failure, on_null and mode.");
+			definition_error(tg, ERRCODE_INVALID_PARAMETER_VALUE,
+							 "Options are result, orderid, verified_at, on_mismatch, on_error, on_failure, on_null and mode.",
+							 "trigger \"%s\": unknown option \"%s\"", tg->tgname, opt);
+	}
+
+	/*
+	 * Owned columns must be written by the trigger on every change of the
+	 * row, or an UPDATE could set them to anything.
+	 */
+	if (cfg->result_att || cfg->orderid_att || cfg->verified_at_att)
+	{
+		if (!TRIGGER_FOR_UPDATE(tg->tgtype) || tg->tgnattr > 0 || tg->tgqual != NULL)
+			definition_error(tg, ERRCODE_INVALID_OBJECT_DEFINITION,
+							 "Use CREATE TRIGGER ... BEFORE INSERT OR UPDATE ON ... FOR EACH ROW, without UPDATE OF or WHEN.",
+							 "trigger \"%s\": a trigger that writes result, orderid or verified_at columns must fire on every UPDATE",
+							 tg->tgname);
 	}
 	return cfg;
 }
@@ -255,7 +279,10 @@ same_value(HeapTuple a, HeapTuple b, TupleDesc td, int att)
 	}
 }
 
-/* masked "name, ID" for messages, in the database encoding */
+/*
+ * masked "name, ID" for messages, in the database encoding.  Bounded:
+ * input.c keeps at most 65 characters of an input it does not send.
+ */
 static char *
 masked_person(const JuheItem *item)
 {
@@ -267,14 +294,7 @@ masked_person(const JuheItem *item)
 	juhe_mask_name(item->name, len, mname);
 	juhe_mask_idcard(item->idcard, strlen(item->idcard), mid);
 	s = psprintf("name \"%s\", ID \"%s\"", mname, mid);
-	return pg_any_to_server(s, strlen(s), PG_UTF8);
-}
-
-/* never fails on a reason the database encoding cannot hold */
-static char *
-server_reason(const JuheAnswer *a)
-{
-	return juhe_service_cstring(a->reason);
+	return juhe_service_text(s);
 }
 
 static Datum
@@ -286,14 +306,16 @@ result_datum(const TriggerConfig *cfg, const JuheAnswer *a)
 			return Int32GetDatum(a->res);
 		case RESULT_COMPOSITE:
 			{
-				TupleDesc	td = lookup_rowtype_tupdesc(getBaseType(cfg->result_type), -1);
-				Datum		values[4];
-				bool		nulls[4];
+				TupleDesc	td = lookup_rowtype_tupdesc_copy(cfg->result_type, -1);
+				Datum		values[JUHE_RESULT_NATTS];
+				bool		nulls[JUHE_RESULT_NATTS];
 				HeapTuple	tup;
 
+				/* the extension's type, but it may have been altered */
+				juhe_check_result_desc(td, (const Oid[]) {INT4OID, TEXTOID, INT4OID, TEXTOID},
+									   JUHE_RESULT_NATTS, "juhe_result");
 				juhe_result_values(a, values, nulls);
 				tup = heap_form_tuple(td, values, nulls);
-				ReleaseTupleDesc(td);
 				return HeapTupleGetDatum(tup);
 			}
 		case RESULT_JSONB:
@@ -308,11 +330,11 @@ result_datum(const TriggerConfig *cfg, const JuheAnswer *a)
 					appendStringInfoString(&buf, "null");
 				appendStringInfoString(&buf, ", \"orderid\": ");
 				if (a->has_orderid)
-					escape_json(&buf, a->orderid);
+					escape_json(&buf, juhe_service_text(a->orderid));
 				else
 					appendStringInfoString(&buf, "null");
 				appendStringInfo(&buf, ", \"error_code\": %d, \"reason\": ", a->error_code);
-				escape_json(&buf, server_reason(a));
+				escape_json(&buf, juhe_service_text(a->reason));
 				appendStringInfoChar(&buf, '}');
 				return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
 			}
@@ -322,7 +344,22 @@ result_datum(const TriggerConfig *cfg, const JuheAnswer *a)
 	return (Datum) 0;
 }
 
-/* set the result columns of the row: answer, or NULLs when a == NULL */
+/* the columns the trigger owns, in the order of cols[] */
+static int
+owned_columns(const TriggerConfig *cfg, int *cols)
+{
+	int			n = 0;
+
+	if (cfg->result_att)
+		cols[n++] = cfg->result_att;
+	if (cfg->orderid_att)
+		cols[n++] = cfg->orderid_att;
+	if (cfg->verified_at_att)
+		cols[n++] = cfg->verified_at_att;
+	return n;
+}
+
+/* set the owned columns of the row: answer, or NULLs when a == NULL */
 static HeapTuple
 record(const TriggerConfig *cfg, HeapTuple tuple, TupleDesc td, const JuheAnswer *a)
 {
@@ -333,32 +370,59 @@ record(const TriggerConfig *cfg, HeapTuple tuple, TupleDesc td, const JuheAnswer
 
 	if (cfg->result_att)
 	{
-		cols[n] = cfg->result_att;
 		nulls[n] = a == NULL || (cfg->result_kind == RESULT_INTEGER && a->error_code != 0);
 		values[n] = nulls[n] ? (Datum) 0 : result_datum(cfg, a);
 		n++;
 	}
 	if (cfg->orderid_att)
 	{
-		cols[n] = cfg->orderid_att;
 		nulls[n] = a == NULL || !a->has_orderid;
-		values[n] = nulls[n] ? (Datum) 0 : CStringGetTextDatum(a->orderid);
+		values[n] = nulls[n] ? (Datum) 0 : CStringGetTextDatum(juhe_service_text(a->orderid));
 		n++;
 	}
 	if (cfg->verified_at_att)
 	{
-		cols[n] = cfg->verified_at_att;
 		nulls[n] = a == NULL || a->error_code != 0;
 		values[n] = nulls[n] ? (Datum) 0 : TimestampTzGetDatum(GetCurrentTimestamp());
 		n++;
 	}
-	if (n == 0)
+	if (owned_columns(cfg, cols) == 0)
 		return tuple;
 	return heap_modify_tuple_by_cols(tuple, td, n, cols, values, nulls);
 }
 
+/* an UPDATE that does not verify again keeps the old row's owned columns */
+static HeapTuple
+keep_old(const TriggerConfig *cfg, HeapTuple oldtuple, HeapTuple newtuple, TupleDesc td)
+{
+	int			cols[3];
+	Datum		values[3];
+	bool		nulls[3];
+	int			n = owned_columns(cfg, cols);
+
+	if (n == 0)
+		return newtuple;
+	for (int i = 0; i < n; i++)
+		values[i] = heap_getattr(oldtuple, cols[i], td, &nulls[i]);
+	return heap_modify_tuple_by_cols(newtuple, td, n, cols, values, nulls);
+}
+
+static Datum juhe_verify_trigger_guarded(FunctionCallInfo fcinfo);
+
 Datum
 juhe_verify_trigger(PG_FUNCTION_ARGS)
+{
+	ErrorContextCallback guard;
+	Datum		result;
+
+	juhe_guard_push(&guard);
+	result = juhe_verify_trigger_guarded(fcinfo);
+	juhe_guard_pop(&guard);
+	return result;
+}
+
+static Datum
+juhe_verify_trigger_guarded(FunctionCallInfo fcinfo)
 {
 	TriggerData *td;
 	Trigger    *tg;
@@ -380,12 +444,12 @@ juhe_verify_trigger(PG_FUNCTION_ARGS)
 	tg = td->tg_trigger;
 	if (!TRIGGER_FIRED_FOR_ROW(td->tg_event))
 		ereport(ERROR,
-				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("trigger \"%s\": juhe_verify_trigger must be fired FOR EACH ROW",
 						tg->tgname)));
 	if (!TRIGGER_FIRED_BEFORE(td->tg_event))
 		ereport(ERROR,
-				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("trigger \"%s\": juhe_verify_trigger must be fired BEFORE the row is written",
 						tg->tgname),
 				 errhint("Use CREATE TRIGGER ... BEFORE INSERT OR UPDATE ... FOR EACH ROW.")));
@@ -395,7 +459,7 @@ juhe_verify_trigger(PG_FUNCTION_ARGS)
 		newtuple = td->tg_newtuple;
 	else
 		ereport(ERROR,
-				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("trigger \"%s\": juhe_verify_trigger must be fired on INSERT or UPDATE",
 						tg->tgname)));
 
@@ -407,11 +471,14 @@ juhe_verify_trigger(PG_FUNCTION_ARGS)
 		fcinfo->flinfo->fn_extra = cfg;
 	}
 
-	/* UPDATE that leaves the identity alone keeps its stored result */
+	/*
+	 * UPDATE that leaves the identity alone keeps its stored result, whatever
+	 * the statement wrote into the owned columns.
+	 */
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) &&
 		same_value(td->tg_trigtuple, newtuple, tupdesc, cfg->name_att) &&
 		same_value(td->tg_trigtuple, newtuple, tupdesc, cfg->idcard_att))
-		return PointerGetDatum(newtuple);
+		return PointerGetDatum(keep_old(cfg, td->tg_trigtuple, newtuple, tupdesc));
 
 	name_d = heap_getattr(newtuple, cfg->name_att, tupdesc, &name_null);
 	id_d = heap_getattr(newtuple, cfg->idcard_att, tupdesc, &id_null);
@@ -435,29 +502,16 @@ juhe_verify_trigger(PG_FUNCTION_ARGS)
 
 	if (!item.done)
 	{
-		if (cfg->on_failure == ACT_REJECT)
-			juhe_raise_failure(&item);
-		/* accepted or skipped: say so, the row carries no result */
-		PG_TRY();
-		{
-			juhe_raise_failure(&item);
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
+		char	   *who = psprintf("Trigger \"%s\", %s.", tg->tgname, masked_person(&item));
 
-			MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			ereport(WARNING,
-					(errcode(edata->sqlerrcode),
-					 errmsg("row %s without verification: %s",
-							cfg->on_failure == ACT_SKIP ? "skipped" : "accepted",
-							edata->message),
-					 errdetail("Trigger \"%s\", %s.", tg->tgname, masked_person(&item))));
-			FreeErrorData(edata);
-		}
-		PG_END_TRY();
+		if (cfg->on_failure == ACT_REJECT)
+			juhe_report_failure(ERROR, &item, who);
+		/* accepted or skipped: say so (a WARNING), the row carries no result */
+		juhe_report_failure(WARNING, &item,
+							psprintf("Trigger \"%s\" %s the row without verification, %s.",
+									 tg->tgname,
+									 cfg->on_failure == ACT_SKIP ? "skipped" : "accepted",
+									 masked_person(&item)));
 		if (cfg->on_failure == ACT_SKIP)
 			return PointerGetDatum(NULL);
 		return PointerGetDatum(record(cfg, newtuple, tupdesc, NULL));
@@ -472,7 +526,7 @@ juhe_verify_trigger(PG_FUNCTION_ARGS)
 					 errmsg("identity does not match: the name and the ID number do not belong together"),
 					 errdetail("Trigger \"%s\", %s, order id \"%s\".", tg->tgname,
 							   masked_person(&item),
-							   item.answer.has_orderid ? item.answer.orderid : "")));
+							   item.answer.has_orderid ? juhe_service_text(item.answer.orderid) : "")));
 	}
 	else if (item.answer.error_code != 0)
 	{
@@ -482,7 +536,7 @@ juhe_verify_trigger(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_JUHE_INVALID),
 					 errmsg("identity not verified: the input is not valid"),
 					 errdetail("Trigger \"%s\", %s: %s.", tg->tgname,
-							   masked_person(&item), server_reason(&item.answer)),
+							   masked_person(&item), juhe_service_text(item.answer.reason)),
 					 errhint("No request was sent.")));
 		if (act == ACT_REJECT)
 			ereport(ERROR,
@@ -490,7 +544,7 @@ juhe_verify_trigger(PG_FUNCTION_ARGS)
 					 errmsg("identity not verified: the service answered error %d",
 							item.answer.error_code),
 					 errdetail("Trigger \"%s\", %s: %s.", tg->tgname,
-							   masked_person(&item), server_reason(&item.answer))));
+							   masked_person(&item), juhe_service_text(item.answer.reason))));
 	}
 	if (act == ACT_SKIP)
 		return PointerGetDatum(NULL);

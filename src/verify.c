@@ -18,120 +18,26 @@
 #define BACKOFF_BASE_MS 200
 #define BACKOFF_MAX_MS 2000
 
-static bool
-curl_code_is_tls(int code)
+/* what the done callback needs to find an item's place */
+typedef struct RunState
 {
-	switch (code)
-	{
-		case CURLE_SSL_CONNECT_ERROR:
-		case CURLE_PEER_FAILED_VERIFICATION:
-		case CURLE_SSL_CERTPROBLEM:
-		case CURLE_SSL_CIPHER:
-		case CURLE_SSL_CACERT_BADFILE:
-		case CURLE_SSL_ISSUER_ERROR:
-		case CURLE_SSL_CRL_BADFILE:
-		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-		case CURLE_SSL_INVALIDCERTSTATUS:
-			return true;
-		default:
-			return false;
-	}
-}
+	JuheItem   *items;
+	JuheHttp   *http;			/* http[i] belongs to items[i] */
+	const uint8 *digests;
+} RunState;
 
-/* did the time run out before the connection was made? */
-static bool
-timed_out_connecting(const JuheItem *item)
-{
-	const char *e = item->curl_error;
-
-	return e != NULL &&
-		(strncmp(e, "Failed to connect", 17) == 0 ||
-		 strncmp(e, "Connection timed out", 20) == 0 ||
-		 strncmp(e, "Connection timeout", 18) == 0);
-}
-
-void
-juhe_raise_failure(const JuheItem *item)
-{
-	switch (item->failure)
-	{
-		case JUHE_FAIL_CURL:
-			if (curl_code_is_tls(item->curl_code))
-				ereport(ERROR,
-						(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
-						 errmsg("could not establish a TLS connection to the Juhe service"),
-						 errdetail("%s", item->curl_error && item->curl_error[0] ?
-								   item->curl_error : curl_easy_strerror(item->curl_code)),
-						 errhint("Check juhe.base_url, and juhe.ca_file if the service uses a private CA.")));
-			else if (item->curl_code == CURLE_OPERATION_TIMEDOUT)
-				ereport(ERROR,
-						(errcode(ERRCODE_CONNECTION_FAILURE),
-						 errmsg("timed out waiting for the Juhe service"),
-						 /* curl's own text names host and port: not shown */
-						 timed_out_connecting(item) ?
-						 errdetail("Could not connect within juhe.connect_timeout_ms (%d ms); %d attempt(s).",
-								   Min(juhe_connect_timeout_ms, juhe_timeout_ms), juhe_retries + 1) :
-						 errdetail("No complete answer within juhe.timeout_ms (%d ms); %d attempt(s).",
-								   juhe_timeout_ms, juhe_retries + 1),
-						 errhint("Raise juhe.timeout_ms or juhe.connect_timeout_ms, or check that juhe.base_url is reachable.")));
-			else if (item->curl_code == CURLE_COULDNT_CONNECT ||
-					 item->curl_code == CURLE_COULDNT_RESOLVE_HOST ||
-					 item->curl_code == CURLE_COULDNT_RESOLVE_PROXY ||
-					 item->curl_code == CURLE_UNSUPPORTED_PROTOCOL ||
-					 item->curl_code == CURLE_URL_MALFORMAT)
-				ereport(ERROR,
-						(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
-						 errmsg("could not connect to the Juhe service"),
-						 errdetail("%s.", curl_easy_strerror(item->curl_code)),
-						 errhint("Check juhe.base_url and that the service is reachable from the database server.")));
-			else
-				ereport(ERROR,
-						(errcode(ERRCODE_CONNECTION_FAILURE),
-						 errmsg("request to the Juhe service failed"),
-						 errdetail("%s.", curl_easy_strerror(item->curl_code)),
-						 errhint("Check juhe.base_url and the network path to the service.")));
-			break;
-		case JUHE_FAIL_HTTP:
-			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
-					 errmsg("Juhe service answered with HTTP status %ld", item->http_status),
-					 errhint("Check juhe.base_url; redirects are not followed.")));
-			break;
-		case JUHE_FAIL_TOO_LARGE:
-			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
-					 errmsg("answer from the Juhe service is larger than %d kB",
-							juhe_max_response_kb),
-					 errhint("Check juhe.base_url, or raise juhe.max_response_kb.")));
-			break;
-		case JUHE_FAIL_PARSE:
-			if (item->parse_status == JUHE_PARSE_BAD_RES)
-				ereport(ERROR,
-						(errcode(ERRCODE_PROTOCOL_VIOLATION),
-						 errmsg("Juhe service answered error_code 0 without a known result"),
-						 errdetail("%s. The answer is billed: order id \"%s\".",
-								   juhe_parse_status_text(item->parse_status),
-								   item->answer.has_orderid ? item->answer.orderid : "(none)"),
-						 errhint("Keep the order id to reconcile with the provider.")));
-			else
-				ereport(ERROR,
-						(errcode(ERRCODE_PROTOCOL_VIOLATION),
-						 errmsg("could not parse the answer of the Juhe service"),
-						 errdetail("%s (HTTP status %ld).",
-								   juhe_parse_status_text(item->parse_status),
-								   item->http_status),
-						 errhint("Check juhe.base_url.")));
-			break;
-		case JUHE_FAIL_NONE:
-			break;
-	}
-	elog(ERROR, "juheid: item has neither an answer nor a failure");
-}
-
-/* classify one finished transfer */
+/*
+ * Classify one finished transfer, at once (called by the transport as each
+ * transfer finishes).  A billed answer goes into the memo right here, so a
+ * cancel arriving in the same pass cannot lose it: the memo's abort
+ * callback logs its order id for reconciliation.
+ */
 static void
-take_result(JuheItem *it, JuheHttp *h)
+take_result(JuheHttp *h, void *arg)
 {
+	RunState   *rs = (RunState *) arg;
+	int			i = (int) (h - rs->http);
+	JuheItem   *it = &rs->items[i];
 	JuheParseStatus st;
 
 	it->failure = JUHE_FAIL_NONE;
@@ -139,15 +45,13 @@ take_result(JuheItem *it, JuheHttp *h)
 	if (h->curl_code != CURLE_OK)
 	{
 		if (h->too_large)
-		{
 			it->failure = JUHE_FAIL_TOO_LARGE;
-			return;
+		else
+		{
+			/* the whole request may have reached the service: never resend */
+			it->failure = h->request_complete ? JUHE_FAIL_LOST : JUHE_FAIL_NOT_SENT;
+			it->curl_code = h->curl_code;
 		}
-		it->failure = JUHE_FAIL_CURL;
-		it->curl_code = h->curl_code;
-		if (it->curl_error)
-			pfree(it->curl_error);
-		it->curl_error = pstrdup(h->errbuf);
 		return;
 	}
 	it->http_status = h->status;
@@ -166,18 +70,37 @@ take_result(JuheItem *it, JuheHttp *h)
 		return;
 	}
 	it->done = true;
+	juhe_memo_store(rs->digests + i * JUHE_DIGEST_LEN, &it->answer);
 }
 
 /*
- * Send every leader item, then again those worth another attempt (transport
- * failure, HTTP 5xx, error 210305), with back-off, up to `retries` times.
+ * Worth another attempt: only what cannot have been billed.  A request that
+ * never completely left (resolve, connect, TLS, connect timeout), a 503 or
+ * 429 (the service refused to work on it), and error 210305 (the provider's
+ * upstream failed; not billed).  Timeouts and dropped connections after
+ * sending are not retried: there is no idempotency key.
+ */
+static bool
+retryable(const JuheItem *it)
+{
+	if (it->done)
+		return it->answer.error_code == 210305;
+	if (it->failure == JUHE_FAIL_NOT_SENT)
+		return true;
+	return it->failure == JUHE_FAIL_HTTP &&
+		(it->http_status == 503 || it->http_status == 429);
+}
+
+/*
+ * Send every leader item, then again those worth another attempt, with
+ * back-off, up to `retries` times.
  */
 static void
-send_with_retries(JuheItem *items, int n, const int *leader, JuheHttp *http,
+send_with_retries(RunState *rs, int n, const int *leader,
 				  const JuheHttpOptions *opts, int retries, int max_parallel)
 {
+	JuheItem   *items = rs->items;
 	JuheHttp  **batch = palloc(n * sizeof(JuheHttp *));
-	int		   *batch_item = palloc(n * sizeof(int));
 
 	for (int attempt = 0; attempt <= retries; attempt++)
 	{
@@ -187,14 +110,10 @@ send_with_retries(JuheItem *items, int n, const int *leader, JuheHttp *http,
 		{
 			if (leader[i] != i)
 				continue;
-			/* first round: everyone; later: the retryable ones */
-			if (attempt == 0 ||
-				items[i].failure == JUHE_FAIL_CURL ||
-				(items[i].failure == JUHE_FAIL_HTTP && items[i].http_status >= 500) ||
-				(items[i].done && items[i].answer.error_code == 210305))
+			if (attempt == 0 || retryable(&items[i]))
 			{
-				batch_item[nb] = i;
-				batch[nb++] = &http[i];
+				batch[nb++] = &rs->http[i];
+				items[i].attempts++;
 			}
 		}
 		if (nb == 0)
@@ -204,12 +123,9 @@ send_with_retries(JuheItem *items, int n, const int *leader, JuheHttp *http,
 			juhe_http_sleep(Min(BACKOFF_BASE_MS << (attempt - 1), BACKOFF_MAX_MS));
 			juhe_counters.retries += nb;
 		}
-		juhe_http_run(batch, nb, max_parallel, opts);
-		for (int k = 0; k < nb; k++)
-			take_result(&items[batch_item[k]], batch[k]);
+		juhe_http_run(batch, nb, max_parallel, opts, take_result, rs);
 	}
 	pfree(batch);
-	pfree(batch_item);
 }
 
 void
@@ -221,6 +137,7 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 	JuheHttp   *http;
 	char	   *url;
 	JuheHttpOptions opts;
+	RunState	rs;
 
 	/* everything that can be wrong with the settings fails before sending */
 	juhe_config_load(&cfg, mode);
@@ -234,6 +151,10 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 	opts.connect_timeout_ms = cfg.connect_timeout_ms;
 	opts.max_response_bytes = cfg.max_response_bytes;
 	opts.ca_file = cfg.ca_file;
+	opts.proxy = cfg.proxy;
+	rs.items = items;
+	rs.http = http;
+	rs.digests = digests;
 
 	PG_TRY();
 	{
@@ -243,6 +164,9 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 			uint8	   *d = digests + i * JUHE_DIGEST_LEN;
 
 			leader[i] = -1;
+			items[i].timeout_ms = cfg.timeout_ms;
+			items[i].connect_timeout_ms = cfg.connect_timeout_ms;
+			items[i].max_response_bytes = cfg.max_response_bytes;
 			if (items[i].done)
 				continue;
 			juhe_memo_digest(&cfg, items[i].name, items[i].idcard, d);
@@ -267,7 +191,7 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 			}
 		}
 
-		send_with_retries(items, n, leader, http, &opts, cfg.retries, max_parallel);
+		send_with_retries(&rs, n, leader, &opts, cfg.retries, max_parallel);
 	}
 	PG_FINALLY();
 	{
@@ -297,10 +221,8 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 			items[i].curl_code = l->curl_code;
 			items[i].http_status = l->http_status;
 			items[i].parse_status = l->parse_status;
-			items[i].curl_error = l->curl_error;
+			items[i].attempts = l->attempts;
 		}
-		else if (items[i].done)
-			juhe_memo_store(digests + i * JUHE_DIGEST_LEN, &items[i].answer);
 	}
 	pfree(digests);
 	pfree(leader);

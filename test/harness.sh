@@ -70,6 +70,11 @@ harness_start() {
 	MOCK_PORT=$(cat "$HARNESS_DIR/mock.port")
 	MOCK_TLS_PORT=$(cat "$HARNESS_DIR/mock.tlsport")
 
+	# a resolver that never answers for one test-only host name
+	cc -shared -fPIC -O2 -Wall -Werror -o "$HARNESS_DIR/hang_dns.so" \
+		"$HARNESS_ROOT/test/preload/hang_dns.c" -ldl || return 1
+	chmod 755 "$HARNESS_DIR/hang_dns.so"
+
 	PGPORT=$(free_port)
 	if [ "$(id -u)" = 0 ]; then
 		chown postgres: "$HARNESS_DIR"
@@ -95,7 +100,8 @@ juhe.rsa_public_key = '$pubkey'
 juhe.timeout_ms = 3000
 juhe.connect_timeout_ms = 1000
 CONF
-	as_pg "$PGBIN/pg_ctl" -D "$HARNESS_DIR/data" -l "$HARNESS_DIR/postgres.log" \
+	as_pg env LD_PRELOAD="$HARNESS_DIR/hang_dns.so" \
+		"$PGBIN/pg_ctl" -D "$HARNESS_DIR/data" -l "$HARNESS_DIR/postgres.log" \
 		-w start >/dev/null || {
 		cat "$HARNESS_DIR/postgres.log" >&2
 		return 1
@@ -133,6 +139,7 @@ harness_test_settings() {
 juhe_test.tls_url = '$JUHE_MOCK_TLS_URL'
 juhe_test.ca_file = '$JUHE_TEST_CA'
 juhe_test.blackhole_url = 'http://127.0.0.1:$(cat "$HARNESS_DIR/mock.blackhole")'
+juhe_test.hang_dns_url = 'http://hang.juheid.test:$MOCK_PORT'
 juhe_test.keys_dir = '$HARNESS_DIR/keys'
 juhe_test.log_file = '$HARNESS_DIR/postgres.log'
 CONF

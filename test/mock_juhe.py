@@ -88,6 +88,12 @@ MAGIC = {
     "209": ("drop", None),
     "210": ("redirect", None),
     "211": ("string_error_code", None),
+    "213": ("http503", None),
+    "214": ("http429", None),
+    "215": ("bad_utf8", None),
+    "216": ("bill_then_drop", None),
+    "217": ("bill_then_slow", None),
+    "218": ("http503_once", None),
 }
 
 
@@ -416,7 +422,7 @@ class Handler(BaseHTTPRequestHandler):
                 mask_name(realname), code))
 
     def answer_ok(self, last, path, idcard, realname, res, want_orderid,
-                  strings=False, reason=None):
+                  strings=False, reason=None, billed=True):
         result = {}
         if path == PATH_PLAIN:
             result["realname"] = mask_name(realname)
@@ -430,8 +436,9 @@ class Handler(BaseHTTPRequestHandler):
         last["http_status"] = 200
         last["error_code"] = 0
         self.send_json(obj)
-        with STATE.lock:
-            STATE.billed += 1
+        if billed:
+            with STATE.lock:
+                STATE.billed += 1
         log("%s %s id=%s name=%s -> res %s" % (
             self.command, path, mask_id(idcard), mask_name(realname), res))
 
@@ -497,6 +504,49 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_special(
                 last, 302, "{}", "application/json",
                 extra=(("Location", "http://127.0.0.1:1/stolen"),))
+        if kind in ("http503", "http429"):
+            status = 503 if kind == "http503" else 429
+            return self.send_special(
+                last, status, '{"reason":"busy","result":null,"error_code":%d}' % status,
+                "application/json", extra=(("Retry-After", "1"),))
+        if kind == "http503_once":
+            key = (path, idcard)
+            with STATE.lock:
+                first = key not in STATE.seen
+                STATE.seen.add(key)
+            if first:
+                return self.send_special(
+                    last, 503, '{"reason":"busy","result":null,"error_code":503}',
+                    "application/json")
+            return ok(res=1)
+        if kind == "bad_utf8":
+            # a billed answer whose order id and reason are not valid UTF-8
+            oid = STATE.next_orderid()
+            body = (b'{"reason":"\xe6\x88\x90\xff\xfe","result":{"orderid":"J\xff\xfe'
+                    + oid[1:].encode("ascii") + b'","res":1},"error_code":0}')
+            last["http_status"] = 200
+            last["error_code"] = 0
+            with STATE.lock:
+                STATE.billed += 1
+            self.send_raw(200, body)
+            log("%s %s -> billed, invalid utf-8" % (self.command, path))
+            return
+        if kind in ("bill_then_drop", "bill_then_slow"):
+            # a service that bills on receipt, then fails to answer
+            with STATE.lock:
+                STATE.billed += 1
+            last["error_code"] = 0
+            if kind == "bill_then_slow" and \
+                    self.sleep_unless_disconnected(CONFIG.slow_seconds):
+                return ok(res=1, billed=False)
+            self.close_connection = True
+            last["http_status"] = None
+            try:
+                self.request.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            log("%s %s -> billed, no answer" % (self.command, path))
+            return
         if kind == "drop":
             self.close_connection = True
             last["http_status"] = None
