@@ -27,3 +27,6 @@ EXTRA_CLEAN = test/unit/*.bin test/fuzz/*.bin
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS does not track headers: rebuild every object when one changes
+$(OBJS): $(HEADERS_juheid)

@@ -1,5 +1,7 @@
--- Transport failures raise errors in SQLSTATE class 08 after the retries;
--- nothing personal appears in any message.
+-- Transport failures raise juheid's own SQLSTATEs (class JH, never 08,
+-- which connection pools read as a dead database connection): JH010
+-- nothing sent, JH011 sent and maybe billed, JH012 unusable answer.
+-- Nothing personal, and no host of juhe.base_url, appears in any message.
 SET juhe.mode = 'plain';
 SET juhe.retries = 0;
 \set VERBOSITY default
@@ -24,7 +26,8 @@ SELECT id, juhe_test.sqlstate_of(format($$SELECT juhe_verify('测试', %L)$$, id
                ('110101200001012040'), ('110101200001012091'), ('110101200001012104')) t(id)
  ORDER BY id;
 
--- a 502 is retried; a malformed answer is not
+-- neither a 502 nor a malformed answer is retried: the service may have
+-- processed the request (503 and 429 are retried: see the billing suite)
 SET juhe.retries = 1;
 SELECT juhe_test.reset();
 SELECT juhe_test.sqlstate_of($$SELECT juhe_verify('测试', '110101200001012024')$$);
@@ -59,7 +62,7 @@ RESET juhe.base_url;
 -- is refused, and accepted once juhe.ca_file trusts it
 SELECT current_setting('juhe_test.tls_url') AS tls_url \gset
 SET juhe.base_url = :'tls_url';
-SELECT juhe_test.sqlstate_of($$SELECT juhe_verify('张三', '11010519491231002X')$$) ~ '^08001: could not establish a TLS connection' AS tls_refused;
+SELECT juhe_test.sqlstate_of($$SELECT juhe_verify('张三', '11010519491231002X')$$) ~ '^JH010: could not establish a TLS connection' AS tls_refused;
 SELECT current_setting('juhe_test.ca_file') AS ca \gset
 SET juhe.ca_file = :'ca';
 SELECT res, error_code FROM juhe_verify('张三', '11010519491231002X');

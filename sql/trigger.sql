@@ -36,7 +36,7 @@ SELECT (juhe_test.stats()) ->> 'requests' AS requests_for_invalid;
 SELECT left(e, 5) AS sqlstate, length(substring(e FROM 'name "张(\*+)"')) AS asterisks
   FROM juhe_test.error_of(format($$INSERT INTO users (email, realname, idcard) VALUES ('x@example.com', %L, '11010519491231002X')$$,
                                  repeat('张3', 200))) AS e;
--- a transport failure is rejected with the core's class 08 error
+-- a transport failure is rejected with juheid's JH010 (nothing sent), not class 08
 SET juhe.base_url = 'http://127.0.0.1:1';
 SELECT juhe_test.error_of($$INSERT INTO users (email, realname, idcard) VALUES ('x@example.com', '张三', '11010519491231002X')$$);
 RESET juhe.base_url;
@@ -100,10 +100,10 @@ CREATE TABLE signups (
     res integer,
     detail jsonb
 );
-CREATE TRIGGER accept_all BEFORE INSERT ON signups FOR EACH ROW
+CREATE TRIGGER accept_all BEFORE INSERT OR UPDATE ON signups FOR EACH ROW
   EXECUTE FUNCTION juhe_verify_trigger('realname', 'idcard', 'result=res',
       'on_mismatch=accept', 'on_error=accept', 'on_failure=accept', 'on_null=reject', 'mode=aes');
-CREATE TRIGGER detail_json BEFORE INSERT ON signups FOR EACH ROW
+CREATE TRIGGER detail_json BEFORE INSERT OR UPDATE ON signups FOR EACH ROW
   EXECUTE FUNCTION juhe_verify_trigger('realname', 'idcard', 'result=detail', 'on_mismatch=accept', 'on_error=accept', 'on_failure=accept');
 SELECT juhe_test.reset();
 INSERT INTO signups (realname, idcard) VALUES ('张三', '11010519491231002X'), ('李四', '11010519491231002X'),
@@ -120,7 +120,7 @@ SELECT realname, res, detail FROM signups WHERE realname = '王𠮷';
 DROP TRIGGER accept_all ON signups;
 DROP TRIGGER detail_json ON signups;
 TRUNCATE signups;
-CREATE TRIGGER skip_bad BEFORE INSERT ON signups FOR EACH ROW
+CREATE TRIGGER skip_bad BEFORE INSERT OR UPDATE ON signups FOR EACH ROW
   EXECUTE FUNCTION juhe_verify_trigger('realname', 'idcard', 'result=res',
       'on_mismatch=skip', 'on_error=skip', 'on_failure=skip', 'on_null=skip');
 INSERT INTO signups (realname, idcard) VALUES ('张三', '11010519491231002X'), ('李四', '11010519491231002X'),
@@ -139,7 +139,7 @@ DROP TRIGGER bad1 ON t;
 CREATE TRIGGER bad2 BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION juhe_verify_trigger('name', 'n');
 INSERT INTO t (name, id) VALUES ('张三', '11010519491231002X');
 DROP TRIGGER bad2 ON t;
-CREATE TRIGGER bad3 BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION juhe_verify_trigger('name', 'id', 'result=n');
+CREATE TRIGGER bad3 BEFORE INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION juhe_verify_trigger('name', 'id', 'result=n');
 INSERT INTO t (name, id) VALUES ('张三', '11010519491231002X');
 DROP TRIGGER bad3 ON t;
 CREATE TRIGGER bad4 BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION juhe_verify_trigger('name', 'id', 'on_mismatch=ignore');
@@ -168,7 +168,7 @@ CREATE TRIGGER bad11 BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION juhe_verif
 INSERT INTO t (name, id) VALUES ('张三', '11010519491231002X');
 DROP TRIGGER bad11 ON t;
 -- a juhe_result column works with the composite type
-CREATE TRIGGER good BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION juhe_verify_trigger('name', 'id', 'result=r');
+CREATE TRIGGER good BEFORE INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION juhe_verify_trigger('name', 'id', 'result=r');
 INSERT INTO t (name, id) VALUES ('张三', '11010519491231002X');
 SELECT name, (r).res FROM t;
 DROP TABLE t;

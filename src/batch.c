@@ -43,6 +43,7 @@ juhe_verify_batch_internal(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
+	juhe_guard_push(&guard);
 	mode = PG_ARGISNULL(2) ? (JuheMode) juhe_mode :
 		juhe_mode_from_text(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	parallel = PG_ARGISNULL(3) ? 4 : PG_GETARG_INT32(3);
@@ -62,7 +63,6 @@ juhe_verify_batch_internal(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	juhe_check_result_desc(rsinfo->setDesc, types, JUHE_RESULT_NATTS, "juhe_result");
-	juhe_guard_push(&guard);
 
 	items = palloc0(sizeof(JuheItem) * Max(nnames, 1));
 	for (int i = 0; i < nnames; i++)
@@ -83,7 +83,7 @@ juhe_verify_batch_internal(PG_FUNCTION_ARGS)
 		if (!name_nulls[i] && !id_nulls[i])
 		{
 			if (!items[i].done)
-				juhe_report_failure(ERROR, &items[i], NULL);
+				juhe_report_failure(ERROR, &items[i], NULL, NULL);
 			juhe_result_values(&items[i].answer, values, nulls);
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

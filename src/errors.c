@@ -56,7 +56,8 @@ append_extra(StringInfo d, const char *extra)
 }
 
 void
-juhe_report_failure(int elevel, const JuheItem *item, const char *extra_detail)
+juhe_report_failure(int elevel, const JuheItem *item, const char *outcome,
+					const char *extra_detail)
 {
 	StringInfoData d;
 	int			code = 0;
@@ -158,7 +159,7 @@ juhe_report_failure(int elevel, const JuheItem *item, const char *extra_detail)
 	append_extra(&d, extra_detail);
 	ereport(elevel,
 			errcode(code),
-			errmsg_internal("%s", msg),
+			outcome ? errmsg("%s: %s", outcome, msg) : errmsg("%s", msg),
 			errdetail_internal("%s", d.data),
 			errhint("%s", hint),
 			errhidestmt(true));

@@ -28,11 +28,12 @@ struct JuheItem;
 
 /*
  * Report why an item has no answer, at elevel (ERROR does not return).
- * extra_detail, if not NULL, is appended to the detail (the trigger names
- * itself and the masked person there).
+ * outcome, if not NULL, leads the message ("row accepted without
+ * verification: ..."); extra_detail, if not NULL, is appended to the detail
+ * (the trigger names itself and the masked person there).
  */
 extern void juhe_report_failure(int elevel, const struct JuheItem *item,
-								const char *extra_detail);
+								const char *outcome, const char *extra_detail);
 
 /*
  * The personal-data guard: an error context callback, pushed by every SQL

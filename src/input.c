@@ -52,7 +52,7 @@ name_shape_problem(const char *s, size_t len)
 		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
 			return juhe_name_status_text(JUHE_NAME_CONTROL);
 		if (++chars > JUHE_SEND_NAME_MAX_CHARS)
-			return juhe_name_status_text(JUHE_NAME_TOO_LONG);
+			return "name is longer than " CppAsString2(JUHE_SEND_NAME_MAX_CHARS) " characters";
 		pos += l;
 	}
 	return NULL;

@@ -175,17 +175,18 @@ juhe_verify(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 
+	/* from here on no message logs the statement (it may hold the input) */
+	juhe_guard_push(&guard);
 	if (PG_ARGISNULL(2))
 		mode = (JuheMode) juhe_mode;
 	else
 		mode = juhe_mode_from_text(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 
-	juhe_guard_push(&guard);
 	memset(&item, 0, sizeof(item));
 	juhe_prepare_item(&item, PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1));
 	juhe_verify_items(&item, 1, mode, 1);
 	if (!item.done)
-		juhe_report_failure(ERROR, &item, NULL);
+		juhe_report_failure(ERROR, &item, NULL, NULL);
 	result = juhe_result_datum(fcinfo, &item.answer);
 	juhe_guard_pop(&guard);
 	PG_RETURN_DATUM(result);

@@ -206,7 +206,8 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 				definition_error(tg, ERRCODE_DATATYPE_MISMATCH,
 								 "Use the juhe_result type of the juheid extension, integer or jsonb.",
 								 "trigger \"%s\": result column \"%s\" is of type %s",
-								 tg->tgname, val, format_type_be(declared));
+								 tg->tgname, val,
+								 format_type_extended(declared, -1, FORMAT_TYPE_FORCE_QUALIFY));
 		}
 		else if (strcmp(opt, "orderid") == 0)
 		{
@@ -505,13 +506,13 @@ juhe_verify_trigger_guarded(FunctionCallInfo fcinfo)
 		char	   *who = psprintf("Trigger \"%s\", %s.", tg->tgname, masked_person(&item));
 
 		if (cfg->on_failure == ACT_REJECT)
-			juhe_report_failure(ERROR, &item, who);
+			juhe_report_failure(ERROR, &item, NULL, who);
 		/* accepted or skipped: say so (a WARNING), the row carries no result */
 		juhe_report_failure(WARNING, &item,
-							psprintf("Trigger \"%s\" %s the row without verification, %s.",
-									 tg->tgname,
-									 cfg->on_failure == ACT_SKIP ? "skipped" : "accepted",
-									 masked_person(&item)));
+							cfg->on_failure == ACT_SKIP ?
+							"row skipped without verification" :
+							"row accepted without verification",
+							who);
 		if (cfg->on_failure == ACT_SKIP)
 			return PointerGetDatum(NULL);
 		return PointerGetDatum(record(cfg, newtuple, tupdesc, NULL));
