@@ -223,6 +223,23 @@ if [ "$T1" -ge 900 ]; then ok "slow took ${T1} ms (--slow-seconds 1)"; else bad 
 C --max-time 0.3 -o /dev/null --data-urlencode "key=$APIKEY" --data-urlencode "idcard=110101200001012016" --data-urlencode "realname=x" "$B/idcard/query"
 eq "client timeout on slow (curl exit 28)" "$?" 28
 
+# the magic IDs for retry and billing tests
+R=$(plain 110101200001012139 x -D - -w '\n%{http_code}')
+check "HTTP 503 with Retry-After" "$R" 'Retry-After: 1' $'\n503' '"reason":"busy"'
+check "HTTP 429" "$(plain 110101200001012147 x -w '\n%{http_code}')" $'\n429'
+R=$(plain 11010120000101218X x -w '\n%{http_code}')
+check "503 once: first a 503" "$R" $'\n503'
+check "503 once: then res 1" "$(plain 11010120000101218X x)" '"res":1'
+R=$(plain 110101200001012155 x | od -An -tx1 | tr -d ' \n')
+check "invalid UTF-8 in orderid and reason" "$R" '4aff' 'e68890fffe'
+C -X POST "$B/_reset" >/dev/null
+plain 110101200001012163 x >/dev/null; RC=$?
+eq "bill then drop: curl exit 52" "$RC" 52
+eq "bill then drop: billed on receipt" "$(snum "$(stats)" billed)" 1
+C --max-time 0.3 -o /dev/null --data-urlencode "key=$APIKEY" --data-urlencode "idcard=110101200001012171" --data-urlencode "realname=x" "$B/idcard/query"
+eq "bill then slow: client timeout (curl exit 28)" "$?" 28
+eq "bill then slow: billed on receipt" "$(snum "$(stats)" billed)" 2
+
 # ---- stats, keep-alive, reset ----------------------------------------------
 echo "# stats"
 eq "reset answers ok" "$(C -X POST "$B/_reset")" '{"ok":true}'

@@ -303,6 +303,24 @@ test_parser(void)
 	CHECK(juhe_parse_answer(big, strlen(big), &a) == JUHE_PARSE_OK, "long reason parses");
 	CHECK(strlen(a.reason) < JUHE_REASON_MAX && strlen(a.reason) % 3 == 0, "reason cut on a character boundary");
 	free(big);
+
+	/* invalid UTF-8 from the service becomes '?', byte by byte */
+	CHECK(juhe_parse_answer("{\"error_code\":0,\"reason\":\"\xe6\x88\x90\xff\xfe\",\"result\":{\"orderid\":\"J\xff\xfe" "1\",\"res\":1}}",
+							strlen("{\"error_code\":0,\"reason\":\"\xe6\x88\x90\xff\xfe\",\"result\":{\"orderid\":\"J\xff\xfe" "1\",\"res\":1}}"),
+							&a) == JUHE_PARSE_OK, "invalid UTF-8 parses");
+	CHECK(strcmp(a.reason, "\xe6\x88\x90??") == 0, "invalid bytes in reason become ?");
+	CHECK(strcmp(a.orderid, "J??1") == 0, "invalid bytes in orderid become ?");
+	{
+		const char *b = "{\"error_code\":1,\"reason\":\"\xc0\x80|\xed\xa0\x80|\xf4\x90\x80\x80|\xf0\x9f\x98\x80|\xe6\x88\"}";
+
+		CHECK(juhe_parse_answer(b, strlen(b), &a) == JUHE_PARSE_OK, "odd sequences parse");
+		CHECK(strcmp(a.reason, "??|???|????|\xf0\x9f\x98\x80|??") == 0,
+			  "overlong, surrogate, > U+10FFFF and truncated sequences become ?; a valid 4-byte one stays");
+	}
+	CHECK(juhe_parse_answer("{\"error_code\":0,\"result\":{\"orderid\":\"J1\\u0000X\",\"res\":1}}",
+							strlen("{\"error_code\":0,\"result\":{\"orderid\":\"J1\\u0000X\",\"res\":1}}"),
+							&a) == JUHE_PARSE_OK && strcmp(a.orderid, "J1?X") == 0,
+		  "an escaped NUL in the order id becomes ? instead of cutting it");
 }
 
 int
