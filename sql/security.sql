@@ -41,6 +41,11 @@ CREATE TRIGGER alt BEFORE INSERT OR UPDATE ON t_alt FOR EACH ROW
   EXECUTE FUNCTION juhe_verify_trigger('name', 'id', 'result=r');
 SELECT juhe_test.sqlstate_of($$INSERT INTO t_alt (name, id) VALUES ('张三', '11010519491231002X')$$);
 ROLLBACK;
+-- the toolkit's row type too
+BEGIN;
+ALTER TYPE juhe_idcard_info ADD ATTRIBUTE extra int8;
+SELECT juhe_test.sqlstate_of($$SELECT * FROM juhe_idcard_info('11010519491231002X')$$);
+ROLLBACK;
 -- a set-returning entry point declared with another row type
 CREATE FUNCTION pg_temp.batch3(text[], text[], text DEFAULT NULL, int DEFAULT 1)
 RETURNS TABLE (res int, orderid text, error_code int)

@@ -22,6 +22,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -33,6 +34,7 @@
 
 #include "encoding.h"
 #include "idcard.h"
+#include "juheid.h"
 #include "name.h"
 
 PG_FUNCTION_INFO_V1(juhe_idcard_normalize_sql);
@@ -45,6 +47,9 @@ PG_FUNCTION_INFO_V1(juhe_mask_idcard_sql);
 PG_FUNCTION_INFO_V1(juhe_mask_name_sql);
 
 #define JUHE_INFO_NATTS 8
+static const Oid info_types[JUHE_INFO_NATTS] = {
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, DATEOID, TEXTOID, INT4OID
+};
 
 /* true if database strings can be handed to the UTF-8 code unchanged */
 static inline bool
@@ -193,9 +198,7 @@ juhe_idcard_info_sql(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("function returning record called in context that cannot accept type record")));
-	if (tupdesc->natts != JUHE_INFO_NATTS)
-		elog(ERROR, "juhe_idcard_info has %d columns, expected %d",
-			 tupdesc->natts, JUHE_INFO_NATTS);
+	juhe_check_result_desc(tupdesc, info_types, JUHE_INFO_NATTS, "juhe_idcard_info");
 	tupdesc = BlessTupleDesc(tupdesc);
 
 	if (in == NULL ||
