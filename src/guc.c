@@ -243,7 +243,7 @@ juhe_define_gucs(void)
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("juhe.retries",
-							"Extra attempts after a transport failure or error 210305.",
+							"Extra attempts for requests that cannot have been billed: not sent, HTTP 503 or 429, error 210305.",
 							NULL,
 							&juhe_retries,
 							1, 0, 5,

@@ -218,7 +218,6 @@ start_transfer(JuheHttp *r, const JuheHttpOptions *opts)
 	r->too_large = false;
 	r->response = NULL;
 	r->response_len = 0;
-	r->errbuf[0] = '\0';
 	r->buf = NULL;
 	r->buf_len = r->buf_cap = 0;
 	r->buf_limit = opts->max_response_bytes;
@@ -232,7 +231,6 @@ start_transfer(JuheHttp *r, const JuheHttpOptions *opts)
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
 	SET(CURLOPT_URL, r->url);
 	SET(CURLOPT_PRIVATE, r);
-	SET(CURLOPT_ERRORBUFFER, r->errbuf);
 	SET(CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075700
 	/* never wait for a resolver thread: cancel and timeouts act at once */
@@ -279,6 +277,8 @@ start_transfer(JuheHttp *r, const JuheHttpOptions *opts)
 static void
 free_buffer(JuheHttp *r)
 {
+	if (r->buf)
+		explicit_bzero(r->buf, r->buf_cap);
 	free(r->buf);
 	r->buf = NULL;
 	r->buf_len = r->buf_cap = 0;

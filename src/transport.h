@@ -37,7 +37,6 @@ typedef struct JuheHttp
 	bool		too_large;		/* answer exceeded max_response_bytes */
 	char	   *response;		/* palloc'd, NUL-terminated; NULL on failure */
 	size_t		response_len;
-	char		errbuf[CURL_ERROR_SIZE];
 
 	/* private */
 	CURL	   *easy;
