@@ -55,7 +55,11 @@ BEGIN
     PERFORM pg_sleep(0.1);
   END LOOP;
 END $$;
-SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE pid = :wpid;
+-- juheid's own wait event from PostgreSQL 17 on, the generic one before
+SELECT state, wait_event_type,
+       wait_event = CASE WHEN current_setting('server_version_num')::int >= 170000
+                         THEN 'JuheidRequest' ELSE 'Extension' END AS juheid_wait_event
+  FROM pg_stat_activity WHERE pid = :wpid;
 SELECT clock_timestamp() AS t1 \gset
 SELECT pg_cancel_backend(:wpid);
 \set VERBOSITY sqlstate

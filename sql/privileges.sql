@@ -10,7 +10,9 @@ SELECT juhe_verify('张三', '11010519491231002X');
 RESET ROLE;
 
 SET ROLE regress_juhe_app;
--- reading
+-- reading: 42501 insufficient privilege (the wording is PostgreSQL's own
+-- and differs between versions)
+\set VERBOSITY sqlstate
 SHOW juhe.key;
 SHOW juhe.openid;
 SHOW juhe.base_url;
@@ -18,6 +20,7 @@ SHOW juhe.ca_file;
 SELECT current_setting('juhe.key');
 SELECT current_setting('juhe.openid');
 SELECT current_setting('juhe.base_url');
+\set VERBOSITY default
 SELECT name FROM pg_settings WHERE name IN ('juhe.key', 'juhe.openid', 'juhe.base_url', 'juhe.ca_file');
 SELECT count(*) AS visible_juhe_settings FROM pg_settings WHERE name LIKE 'juhe.%';
 SELECT name, setting FROM pg_show_all_settings() WHERE name IN ('juhe.key', 'juhe.openid', 'juhe.base_url');

@@ -8,7 +8,10 @@ SET juhe.mode = 'RSA';
 SHOW juhe.mode;
 SET juhe.mode = 'sm4';
 RESET juhe.mode;
+-- out of range: 22023 (PostgreSQL's wording differs between versions)
+\set VERBOSITY sqlstate
 SET juhe.timeout_ms = 10;
+\set VERBOSITY default
 SET juhe.timeout_ms = '2s';
 SHOW juhe.timeout_ms;
 SET juhe.retries = 9;

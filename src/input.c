@@ -23,6 +23,7 @@
 
 #include "lib/stringinfo.h"
 
+#include "compat.h"
 #include "encoding.h"
 #include "idcard.h"
 #include "juheid.h"

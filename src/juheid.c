@@ -22,11 +22,12 @@
 #include "utils/fmgroids.h"
 #include "utils/syscache.h"
 
+#include "compat.h"
 #include "encoding.h"
 #include "errors.h"
 #include "juheid.h"
 
-PG_MODULE_MAGIC;
+JUHE_MODULE_MAGIC;
 
 PG_FUNCTION_INFO_V1(juhe_verify);
 PG_FUNCTION_INFO_V1(juhe_backend_stats);

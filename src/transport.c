@@ -17,6 +17,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "compat.h"
 #include "juheid.h"
 #include "transport.h"
 
@@ -368,7 +369,7 @@ wait_and_drive(void)
 	if (timeout < 0 || timeout > WAIT_SLICE_MS)
 		timeout = WAIT_SLICE_MS;
 
-	current_set = CreateWaitEventSet(CurrentMemoryContext, nwatched + 2);
+	current_set = juhe_create_wait_event_set(nwatched + 2);
 	AddWaitEventToSet(current_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(current_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	for (int i = 0; i < nwatched; i++)
@@ -383,7 +384,7 @@ wait_and_drive(void)
 			AddWaitEventToSet(current_set, ev, watched[i].fd, NULL, NULL);
 	}
 	nevents = WaitEventSetWait(current_set, timeout, events, lengthof(events),
-							   PG_WAIT_EXTENSION);
+							   juhe_wait_event(JUHE_WAIT_REQUEST));
 	FreeWaitEventSet(current_set);
 	current_set = NULL;
 
@@ -481,7 +482,7 @@ juhe_http_sleep(long ms)
 		if (left <= 0)
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 left, PG_WAIT_EXTENSION);
+						 left, juhe_wait_event(JUHE_WAIT_BACKOFF));
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}

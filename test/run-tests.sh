@@ -1,14 +1,31 @@
 #!/bin/bash
-# test/run-tests.sh -- install what is needed, build with -Werror, start a
-# throw-away cluster and the mock service, and run every test:
-#   pg_regress suites (sql/, expected/), C unit tests under ASan/UBSan, the
-#   fuzzer for a bounded time, and the mock's own self-test.
-# Ends with one line "N passed, N failed"; exit status 0 only if none failed.
+# test/run-tests.sh -- install what is needed, then for each PostgreSQL
+# version in PG_VERSIONS (default "15 18"): build juheid against it with
+# -Werror, start a throw-away cluster of that version and the mock service,
+# and run the pg_regress suites.  Then, once: C unit tests under ASan/UBSan,
+# the fuzzers for a bounded time, and the mock's own self-test.
+#
+#   PG_VERSIONS="15 18" bash test/run-tests.sh     (the default)
+#   PG_VERSIONS=15 bash test/run-tests.sh          only Debian's 15
+#   PG_VERSIONS=18-cassert bash test/run-tests.sh  an assert-enabled 18
+#
+# 15 is Debian 12's package; every other entry (MAJOR or MAJOR-cassert) is
+# built from Debian's source package by tools/pg-from-source.sh into
+# $JUHEID_PG_CACHE/pgENTRY (default /var/cache/juheid as root,
+# ~/.cache/juheid otherwise) the first time, and reused after that.
+# Ends with one line "N passed, N failed" counting every version; exit
+# status 0 only if none failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+PG_VERSIONS=${PG_VERSIONS:-15 18}
+if [ "$(id -u)" = 0 ]; then
+	JUHEID_PG_CACHE=${JUHEID_PG_CACHE:-/var/cache/juheid}
+else
+	JUHEID_PG_CACHE=${JUHEID_PG_CACHE:-$HOME/.cache/juheid}
+fi
 
-bash test/install-deps.sh || exit 1
+bash test/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 passed=0
 failed=0
@@ -26,36 +43,76 @@ count() {	# count "N passed, N failed" from the last such line of a log
 
 LOGDIR=$(mktemp -d /tmp/juheid-logs.XXXXXX)
 
-echo "== build"
-if ! { make -s clean && make -s WERROR=1 && make -s install; } >"$LOGDIR/build.log" 2>&1; then
-	cat "$LOGDIR/build.log"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+# pg_config of a PG_VERSIONS entry, building it first if needed
+pg_config_for() {
+	local v=$1 major prefix flag=""
+	if [ "$v" = 15 ] && [ -x /usr/lib/postgresql/15/bin/pg_config ]; then
+		echo /usr/lib/postgresql/15/bin/pg_config
+		return 0
+	fi
+	major=${v%-cassert}
+	[ "$major" != "$v" ] && flag=--cassert
+	prefix=$JUHEID_PG_CACHE/pg$v
+	mkdir -p "$JUHEID_PG_CACHE"
+	bash tools/pg-from-source.sh "$major" "$prefix" $flag >"$LOGDIR/pg$v-build.log" 2>&1 || {
+		tail -n 20 "$LOGDIR/pg$v-build.log" >&2
+		return 1
+	}
+	echo "$prefix/bin/pg_config"
+}
 
 . test/harness.sh
 trap harness_stop EXIT
-if ! harness_start; then
-	echo "could not start the cluster or the mock"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-harness_test_settings
 
-echo "== pg_regress (cluster on port $PGPORT, mock on $MOCK_PORT)"
-rm -rf results regression.diffs regression.out
-make -s installcheck PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres \
-	>"$LOGDIR/regress.log" 2>&1
-grep -E '\.\.\. |^(ok|not ok) ' "$LOGDIR/regress.log" | sed 's/^/  /'
-r_ok=$(grep -cE '\.\.\. ok' "$LOGDIR/regress.log")
-r_fail=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$LOGDIR/regress.log")
-if ! grep -qE '\.\.\. ' "$LOGDIR/regress.log"; then
-	cat "$LOGDIR/regress.log"
-	r_fail=$((r_fail + 1))
-fi
-[ -s regression.diffs ] && cat regression.diffs
-passed=$((passed + r_ok))
-failed=$((failed + r_fail))
+for v in $PG_VERSIONS; do
+	echo "== PostgreSQL $v"
+	if ! PGC=$(pg_config_for "$v"); then
+		echo "  could not build PostgreSQL $v (see $LOGDIR/pg$v-build.log)"
+		failed=$((failed + 1))
+		continue
+	fi
+	echo "  $($PGC --version) ($PGC)"
+	if ! { make -s clean PG_CONFIG="$PGC" && make -s WERROR=1 PG_CONFIG="$PGC" &&
+		make -s install PG_CONFIG="$PGC"; } >"$LOGDIR/build-$v.log" 2>&1; then
+		cat "$LOGDIR/build-$v.log"
+		echo "  build against $v failed"
+		failed=$((failed + 1))
+		continue
+	fi
+	# a warning is a failure even where -Werror did not catch it
+	if grep -q "warning:" "$LOGDIR/build-$v.log"; then
+		grep "warning:" "$LOGDIR/build-$v.log"
+		failed=$((failed + 1))
+	fi
+
+	PGBIN=$($PGC --bindir)
+	if ! harness_start; then
+		echo "  could not start the $v cluster or the mock"
+		failed=$((failed + 1))
+		harness_stop
+		continue
+	fi
+	harness_test_settings
+	echo "  pg_regress (cluster on port $PGPORT, mock on $MOCK_PORT)"
+	rm -rf results regression.diffs regression.out
+	make -s installcheck PG_CONFIG="$PGC" PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres \
+		>"$LOGDIR/regress-$v.log" 2>&1
+	grep -E '\.\.\. |^(ok|not ok) ' "$LOGDIR/regress-$v.log" | sed "s/^/  [$v] /"
+	# pg_regress prints "test x ... ok" up to 15, TAP lines ("ok 1 - x") from 16
+	r_ok=$(grep -cE '\.\.\. ok|^ok ' "$LOGDIR/regress-$v.log")
+	r_fail=$(grep -cE '\.\.\. FAILED|\.\.\. failed|^not ok ' "$LOGDIR/regress-$v.log")
+	if ! grep -qE '\.\.\. |^(ok|not ok) ' "$LOGDIR/regress-$v.log"; then
+		cat "$LOGDIR/regress-$v.log"
+		r_fail=$((r_fail + 1))
+	fi
+	if [ -s regression.diffs ]; then
+		cat regression.diffs
+		cp regression.diffs "$LOGDIR/regression-$v.diffs"
+	fi
+	passed=$((passed + r_ok))
+	failed=$((failed + r_fail))
+	harness_stop
+done
 
 echo "== C unit tests and fuzzers"
 for t in test/unit/run*.sh; do

@@ -1,0 +1,80 @@
+/*
+ * compat.h
+ *		Every difference between the PostgreSQL major versions juheid
+ *		builds against (15 to 18), in one place.  Nothing outside this
+ *		header tests PG_VERSION_NUM.
+ *
+ *	15, 18   built and tested on every change
+ *	16, 17   written against their documented API changes, not tested
+ */
+#ifndef JUHEID_COMPAT_H
+#define JUHEID_COMPAT_H
+
+#include "postgres.h"
+
+#include "storage/latch.h"
+#include "utils/resowner.h"
+#include "utils/wait_event.h"
+
+#if PG_VERSION_NUM < 150000
+#error "juheid needs PostgreSQL 15 or later"
+#endif
+
+/* varlena access macros (VARDATA_ANY ...) moved out of postgres.h in 16 */
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
+
+/*
+ * Module magic: 18 can carry the module's name and version, shown by
+ * pg_get_loaded_modules().
+ */
+#if PG_VERSION_NUM >= 180000
+#define JUHE_MODULE_MAGIC PG_MODULE_MAGIC_EXT(.name = "juheid", .version = "1.0")
+#else
+#define JUHE_MODULE_MAGIC PG_MODULE_MAGIC
+#endif
+
+/*
+ * A WaitEventSet juheid frees itself, on every path (17 takes a
+ * ResourceOwner instead of a MemoryContext; NULL means "not tracked", so
+ * no resource owner frees it a second time on error).
+ */
+static inline WaitEventSet *
+juhe_create_wait_event_set(int nevents)
+{
+#if PG_VERSION_NUM >= 170000
+	return CreateWaitEventSet(NULL, nevents);
+#else
+	return CreateWaitEventSet(CurrentMemoryContext, nevents);
+#endif
+}
+
+/*
+ * The wait events juheid shows in pg_stat_activity: from 17 on, custom
+ * events of its own (wait_event_type "Extension", wait_event
+ * "JuheidRequest" while a request is in flight, "JuheidBackoff" between
+ * retries); before, the generic "Extension".
+ */
+typedef enum JuheWait
+{
+	JUHE_WAIT_REQUEST,
+	JUHE_WAIT_BACKOFF
+} JuheWait;
+
+static inline uint32
+juhe_wait_event(JuheWait which)
+{
+#if PG_VERSION_NUM >= 170000
+	static uint32 events[2];
+
+	if (events[which] == 0)
+		events[which] = WaitEventExtensionNew(which == JUHE_WAIT_REQUEST ?
+											  "JuheidRequest" : "JuheidBackoff");
+	return events[which];
+#else
+	return PG_WAIT_EXTENSION;
+#endif
+}
+
+#endif							/* JUHEID_COMPAT_H */
