@@ -5,8 +5,33 @@ EXTENSION = juheid
 MODULE_big = juheid
 DATA = $(wildcard juheid--*.sql)
 
-OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
-HEADERS_juheid = $(wildcard src/*.h)
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" juheid.control)
+
+# one file per stage; see README "Architecture"
+OBJS = \
+	src/juheid.o \
+	src/guc.o \
+	src/input.o \
+	src/memo.o \
+	src/verify.o \
+	src/request.o \
+	src/crypto.o \
+	src/transport.o \
+	src/response.o \
+	src/result.o \
+	src/errors.o \
+	src/encoding.o \
+	src/stats.o \
+	src/trigger.o \
+	src/batch.o \
+	src/toolkit.o \
+	src/today.o \
+	src/idcard.o \
+	src/name.o \
+	src/regions_data.o
+
+# juheid has no public C API: no headers are installed
+JUHE_HEADERS = $(wildcard src/*.h)
 
 # pg_regress suites: every sql/*.sql, in the order given by test/schedule
 REGRESS = --schedule=test/schedule
@@ -16,7 +41,8 @@ PG_CONFIG ?= pg_config
 PKG_CONFIG ?= pkg-config
 DEPS = libcurl json-c libcrypto
 
-PG_CPPFLAGS = -Isrc $(shell $(PKG_CONFIG) --cflags $(DEPS)) -Wall -Wextra \
+PG_CPPFLAGS = -Isrc -DEXTVERSION='"$(EXTVERSION)"' \
+	$(shell $(PKG_CONFIG) --cflags $(DEPS)) -Wall -Wextra \
 	-Wno-unused-parameter -Wno-missing-field-initializers -Wmissing-prototypes
 ifdef WERROR
 PG_CPPFLAGS += -Werror
@@ -29,4 +55,4 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # PGXS does not track headers: rebuild every object when one changes
-$(OBJS): $(HEADERS_juheid)
+$(OBJS): $(JUHE_HEADERS)

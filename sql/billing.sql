@@ -80,26 +80,4 @@ RESET juhe.connect_timeout_ms;
 RESET juhe.base_url;
 
 -- a billed answer that arrives in the same pass as a cancel is still
--- accounted for: the rollback's LOG line lists its order id.  One fast
--- match and one slow request in flight together; statement_timeout fires
--- while the slow one waits.
-CREATE OR REPLACE FUNCTION juhe_test.verify_batch(realnames text[], idcards text[],
-                                       mode text DEFAULT NULL, parallel int DEFAULT 4)
-RETURNS SETOF juhe_result
-AS '$libdir/juheid', 'juhe_verify_batch_internal'
-LANGUAGE C VOLATILE;
-SELECT juhe_test.reset();
-DO $$ BEGIN RAISE LOG 'juheid-test: billing marker 1'; END $$;
-SET statement_timeout = '1s';
-\set VERBOSITY sqlstate
-SELECT * FROM juhe_test.verify_batch('{张三,测试}', '{11010519491231002X,110101200001012016}', 'plain', 2);
-\set VERBOSITY default
-RESET statement_timeout;
-SELECT pg_temp.seen() AS cancelled_batch_reached;
-SELECT pg_sleep(0.2);
-SELECT regexp_replace(substring(encode(pg_read_binary_file(current_setting('juhe_test.log_file')), 'escape')
-                      FROM '.*juheid-test: billing marker 1(.*)$'), 'J[0-9]+', 'J<n>', 'g') ~
-       'rolled back after 1 billed verification\(s\)[^\n]*\n[^\n]*DETAIL:  Order ids: J<n>\.' AS billed_answer_logged,
-       substring(encode(pg_read_binary_file(current_setting('juhe_test.log_file')), 'escape')
-                 FROM '.*juheid-test: billing marker 1(.*)$') ~
-       'abandoned 1 request\(s\) to the Juhe service after sending them' AS abandoned_request_logged;
+-- accounted for in the server log: test/t/002_server_log.pl

@@ -66,16 +66,4 @@ COMMIT;
 SELECT (juhe_test.stats()) ->> 'requests' AS requests_savepoint;
 
 -- a rollback that discards billed answers leaves their order ids in the
--- server log (for reconciling the bill), without the statement
-BEGIN;
-SELECT res FROM juhe_verify('测' || chr(20001), '11010519491231002X');
-SELECT res FROM juhe_verify('测' || chr(20002), '11010519491231002X');
-SELECT res FROM juhe_verify('测' || chr(20003), '11010519491231002X');
-ROLLBACK;
-SELECT pg_sleep(0.2);
-SELECT regexp_replace(substring(encode(pg_read_binary_file(current_setting('juhe_test.log_file')), 'escape')
-                                FROM 'LOG:  juheid: transaction rolled back after 3 billed [^\n]*\n[^\n]*'),
-                      '^.*LOG: |J[0-9]+|\n[^ ]* [^ ]* UTC \[[0-9]+\]', '', 'g') AS logged;
-SELECT substring(encode(pg_read_binary_file(current_setting('juhe_test.log_file')), 'escape')
-                 FROM 'LOG:  juheid: transaction rolled back after 3 billed [^\n]*\n[^\n]*\n[^\n]*')
-       !~ 'STATEMENT' AS statement_not_logged;
+-- server log: test/t/002_server_log.pl

@@ -19,7 +19,10 @@
 #include "utils/tuplestore.h"
 
 #include "errors.h"
-#include "juheid.h"
+#include "guc.h"
+#include "input.h"
+#include "result.h"
+#include "verify.h"
 
 #define MAX_PARALLEL 32
 
@@ -39,8 +42,7 @@ juhe_verify_batch_internal(PG_FUNCTION_ARGS)
 	JuheMode	mode;
 	JuheItem   *items;
 	ErrorContextCallback guard;
-	static const Oid types[JUHE_RESULT_NATTS] = {INT4OID, TEXTOID, INT4OID, TEXTOID};
-
+	
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	juhe_guard_push(&guard);
@@ -62,7 +64,7 @@ juhe_verify_batch_internal(PG_FUNCTION_ARGS)
 				 errmsg("realnames and idcards must have the same length")));
 
 	InitMaterializedSRF(fcinfo, 0);
-	juhe_check_result_desc(rsinfo->setDesc, types, JUHE_RESULT_NATTS, "juhe_result");
+	juhe_check_result_desc(rsinfo->setDesc, juhe_result_types, JUHE_RESULT_NATTS, "juhe_result");
 
 	items = palloc0(sizeof(JuheItem) * Max(nnames, 1));
 	for (int i = 0; i < nnames; i++)
@@ -83,7 +85,7 @@ juhe_verify_batch_internal(PG_FUNCTION_ARGS)
 		if (!name_nulls[i] && !id_nulls[i])
 		{
 			if (!items[i].done)
-				juhe_report_failure(ERROR, &items[i], NULL, NULL);
+				juhe_report_failure(&items[i], JUHE_OUTCOME_FAILED, NULL);
 			juhe_result_values(&items[i].answer, values, nulls);
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

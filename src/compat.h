@@ -30,7 +30,7 @@
  * pg_get_loaded_modules().
  */
 #if PG_VERSION_NUM >= 180000
-#define JUHE_MODULE_MAGIC PG_MODULE_MAGIC_EXT(.name = "juheid", .version = "1.0")
+#define JUHE_MODULE_MAGIC PG_MODULE_MAGIC_EXT(.name = "juheid", .version = EXTVERSION)
 #else
 #define JUHE_MODULE_MAGIC PG_MODULE_MAGIC
 #endif

@@ -16,154 +16,177 @@
  *	       detail keeps the order id
  *
  * No message shows libcurl's own error text (it names the host of the
- * superuser-only juhe.base_url) or any byte of the input.
+ * superuser-only juhe.base_url) or any byte of the input: how far a
+ * failed transfer got is decided from libcurl's timing information, and
+ * each case has sentences of its own.
  */
 #include "postgres.h"
 
 #include <curl/curl.h>
 
-#include "lib/stringinfo.h"
 
 #include "encoding.h"
 #include "errors.h"
-#include "juheid.h"
+#include "verify.h"
 
-static bool
-curl_code_is_tls(int code)
+/*
+ * The detail sentences are complete format strings; the trigger's sentence
+ * about itself and the masked person, if any, follows as a sentence of its
+ * own.
+ */
+#define DETAIL(fmt, ...) \
+	(who ? errdetail(fmt " %s", __VA_ARGS__, who) : errdetail(fmt, __VA_ARGS__))
+#define DETAIL0(fmt) \
+	(who ? errdetail(fmt " %s", who) : errdetail(fmt))
+#define DETAIL_N(sing, plur, n, ...) \
+	(who ? errdetail_plural(sing " %s", plur " %s", n, __VA_ARGS__, who) : \
+	 errdetail_plural(sing, plur, n, __VA_ARGS__))
+
+#define REPORT(code, msg, detail, hint) \
+	ereport(elevel, \
+			errcode(code), \
+			outcome == JUHE_OUTCOME_ACCEPTED ? \
+			errmsg("row accepted without verification: %s", msg) : \
+			outcome == JUHE_OUTCOME_SKIPPED ? \
+			errmsg("row skipped without verification: %s", msg) : \
+			errmsg("%s", msg), \
+			detail, \
+			errhint("%s", hint), \
+			errhidestmt(true))
+
+/* a transfer that failed before the request was completely sent */
+static void
+report_not_sent(int elevel, const JuheItem *it, JuheOutcome outcome, const char *who)
 {
-	switch (code)
+	int			n = Max(it->attempts, 1);
+	bool		timeout = it->curl_code == CURLE_OPERATION_TIMEDOUT;
+	int			cto = it->connect_timeout_ms;
+
+	switch (it->phase)
 	{
-		case CURLE_SSL_CONNECT_ERROR:
-		case CURLE_PEER_FAILED_VERIFICATION:
-		case CURLE_SSL_CERTPROBLEM:
-		case CURLE_SSL_CIPHER:
-		case CURLE_SSL_CACERT_BADFILE:
-		case CURLE_SSL_ISSUER_ERROR:
-		case CURLE_SSL_CRL_BADFILE:
-		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-		case CURLE_SSL_INVALIDCERTSTATUS:
-			return true;
-		default:
-			return false;
+		case JUHE_PHASE_RESOLVE:
+			REPORT(ERRCODE_JUHE_NOT_SENT,
+				   "could not resolve the host name of the Juhe service",
+				   timeout ?
+				   DETAIL_N("The host name was not resolved within juhe.connect_timeout_ms (%d ms); nothing was sent (%d attempt).",
+							"The host name was not resolved within juhe.connect_timeout_ms (%d ms); nothing was sent (%d attempts).",
+							n, cto, n) :
+				   DETAIL_N("The host name could not be resolved; nothing was sent (%d attempt).",
+							"The host name could not be resolved; nothing was sent (%d attempts).",
+							n, n),
+				   "Check the host in juhe.base_url and the database server's name resolution.");
+			break;
+		case JUHE_PHASE_CONNECT:
+			REPORT(ERRCODE_JUHE_NOT_SENT,
+				   "could not connect to the Juhe service",
+				   timeout ?
+				   DETAIL_N("No connection within juhe.connect_timeout_ms (%d ms); nothing was sent (%d attempt).",
+							"No connection within juhe.connect_timeout_ms (%d ms); nothing was sent (%d attempts).",
+							n, cto, n) :
+				   DETAIL_N("The connection was refused or failed (libcurl error %d); nothing was sent (%d attempt).",
+							"The connection was refused or failed (libcurl error %d); nothing was sent (%d attempts).",
+							n, it->curl_code, n),
+				   "Check juhe.base_url, juhe.proxy and that the service is reachable from the database server.");
+			break;
+		case JUHE_PHASE_TLS:
+			REPORT(ERRCODE_JUHE_NOT_SENT,
+				   "could not establish a TLS connection to the Juhe service",
+				   timeout ?
+				   DETAIL_N("The TLS handshake did not finish within juhe.connect_timeout_ms (%d ms); nothing was sent (%d attempt).",
+							"The TLS handshake did not finish within juhe.connect_timeout_ms (%d ms); nothing was sent (%d attempts).",
+							n, cto, n) :
+				   DETAIL_N("The TLS handshake failed or the certificate was not trusted (libcurl error %d); nothing was sent (%d attempt).",
+							"The TLS handshake failed or the certificate was not trusted (libcurl error %d); nothing was sent (%d attempts).",
+							n, it->curl_code, n),
+				   "Check juhe.ca_file if the service uses a private CA, and juhe.base_url.");
+			break;
+		case JUHE_PHASE_SEND:
+		case JUHE_PHASE_ANSWER:
+			REPORT(ERRCODE_JUHE_NOT_SENT,
+				   "could not send the request to the Juhe service",
+				   timeout ?
+				   DETAIL_N("The request was not sent completely within juhe.timeout_ms (%d ms); the service cannot have processed it (%d attempt).",
+							"The request was not sent completely within juhe.timeout_ms (%d ms); the service cannot have processed it (%d attempts).",
+							n, it->timeout_ms, n) :
+				   DETAIL_N("The request was not sent completely (libcurl error %d); the service cannot have processed it (%d attempt).",
+							"The request was not sent completely (libcurl error %d); the service cannot have processed it (%d attempts).",
+							n, it->curl_code, n),
+				   "Check the network path to the service.");
+			break;
 	}
 }
 
-static void
-append_extra(StringInfo d, const char *extra)
-{
-	if (extra)
-		appendStringInfo(d, " %s", extra);
-}
-
 void
-juhe_report_failure(int elevel, const JuheItem *item, const char *outcome,
-					const char *extra_detail)
+juhe_report_failure(const JuheItem *it, JuheOutcome outcome, const char *who)
 {
-	StringInfoData d;
-	int			code = 0;
-	const char *msg = NULL;
-	const char *hint = NULL;
-	int			n = Max(item->attempts, 1);
+	int			elevel = outcome == JUHE_OUTCOME_FAILED ? ERROR : WARNING;
+	int			n = Max(it->attempts, 1);
 
-	initStringInfo(&d);
-	switch (item->failure)
+	switch (it->failure)
 	{
 		case JUHE_FAIL_NOT_SENT:
-			code = ERRCODE_JUHE_NOT_SENT;
-			if (curl_code_is_tls(item->curl_code))
-			{
-				msg = "could not establish a TLS connection to the Juhe service";
-				hint = "Check juhe.ca_file if the service uses a private CA, and juhe.base_url.";
-			}
-			else if (item->curl_code == CURLE_OPERATION_TIMEDOUT)
-			{
-				msg = "timed out connecting to the Juhe service";
-				hint = "Raise juhe.connect_timeout_ms, or check that the host of juhe.base_url resolves and is reachable.";
-			}
-			else
-			{
-				msg = "could not connect to the Juhe service";
-				hint = "Check juhe.base_url, juhe.proxy and that the service is reachable from the database server.";
-			}
-			if (item->curl_code == CURLE_OPERATION_TIMEDOUT)
-				appendStringInfo(&d, "No connection within juhe.connect_timeout_ms (%d ms).",
-								 item->connect_timeout_ms);
-			else
-				appendStringInfo(&d, "%s.", curl_easy_strerror(item->curl_code));
-			appendStringInfo(&d, " Nothing was sent (%d %s).", n,
-							 n == 1 ? "attempt" : "attempts");
+			report_not_sent(elevel, it, outcome, who);
 			break;
 
 		case JUHE_FAIL_LOST:
-			code = ERRCODE_JUHE_MAYBE_BILLED;
-			if (item->curl_code == CURLE_OPERATION_TIMEDOUT)
-			{
-				msg = "timed out waiting for the Juhe service";
-				appendStringInfo(&d, "The request was sent, but no complete answer came within juhe.timeout_ms (%d ms).",
-								 item->timeout_ms);
-			}
+			if (it->curl_code == CURLE_OPERATION_TIMEDOUT)
+				REPORT(ERRCODE_JUHE_MAYBE_BILLED,
+					   "timed out waiting for the Juhe service",
+					   DETAIL("The request was sent, but no complete answer came within juhe.timeout_ms (%d ms); it may have been billed, so it was not sent again.",
+							  it->timeout_ms),
+					   "Reconcile with the provider before verifying this person again; raise juhe.timeout_ms if the service is slow.");
 			else
-			{
-				msg = "lost the connection to the Juhe service after sending the request";
-				appendStringInfo(&d, "The connection failed before a complete answer came back (libcurl error %d).",
-								 item->curl_code);
-			}
-			appendStringInfoString(&d, " The request may have been billed, so it was not sent again.");
-			hint = "Reconcile with the provider before verifying this person again; raise juhe.timeout_ms if the service is slow.";
+				REPORT(ERRCODE_JUHE_MAYBE_BILLED,
+					   "lost the connection to the Juhe service after sending the request",
+					   DETAIL("The connection failed before a complete answer came back (libcurl error %d); the request may have been billed, so it was not sent again.",
+							  it->curl_code),
+					   "Reconcile with the provider before verifying this person again.");
 			break;
 
 		case JUHE_FAIL_HTTP:
-			code = ERRCODE_JUHE_BAD_ANSWER;
-			msg = psprintf("Juhe service answered with HTTP status %ld", item->http_status);
-			if (item->http_status == 503 || item->http_status == 429)
-				appendStringInfo(&d, "The service turned the request away (%d %s); nothing was billed.",
-								 n, n == 1 ? "attempt" : "attempts");
+			if (it->http_status == 503 || it->http_status == 429)
+				REPORT(ERRCODE_JUHE_BAD_ANSWER,
+					   psprintf("the Juhe service answered with HTTP status %ld", it->http_status),
+					   DETAIL_N("The service turned the request away (%d attempt); nothing was billed.",
+								"The service turned the request away (%d attempts); nothing was billed.",
+								n, n),
+					   "Try again later, or raise juhe.retries.");
 			else
-				appendStringInfoString(&d, "The request was not sent again: the service may have processed it.");
-			hint = "Check juhe.base_url; redirects are not followed.";
+				REPORT(ERRCODE_JUHE_BAD_ANSWER,
+					   psprintf("the Juhe service answered with HTTP status %ld", it->http_status),
+					   DETAIL0("The request was not sent again: the service may have processed it."),
+					   "Check juhe.base_url; redirects are not followed.");
 			break;
 
 		case JUHE_FAIL_TOO_LARGE:
-			code = ERRCODE_JUHE_BAD_ANSWER;
-			msg = psprintf("answer from the Juhe service is larger than %zu kB",
-						   item->max_response_bytes / 1024);
-			appendStringInfoString(&d, "The answer was discarded unread; the request may have been billed.");
-			hint = "Check juhe.base_url, or raise juhe.max_response_kb.";
+			REPORT(ERRCODE_JUHE_BAD_ANSWER,
+				   psprintf("the answer of the Juhe service is larger than %zu kB",
+							it->max_response_bytes / 1024),
+				   DETAIL0("The answer was discarded unread; the request may have been billed."),
+				   "Check juhe.base_url, or raise juhe.max_response_kb.");
 			break;
 
 		case JUHE_FAIL_PARSE:
-			if (item->parse_status == JUHE_PARSE_BAD_RES)
-			{
-				code = ERRCODE_JUHE_BILLED_UNKNOWN;
-				msg = "Juhe service answered error_code 0 without a known result";
-				appendStringInfo(&d, "%s. The answer is billed: order id \"%s\".",
-								 juhe_parse_status_text(item->parse_status),
-								 item->answer.has_orderid ?
-								 juhe_service_text(item->answer.orderid) : "(none)");
-				hint = "Keep the order id to reconcile with the provider.";
-			}
+			if (it->parse_status == JUHE_PARSE_BAD_RES)
+				REPORT(ERRCODE_JUHE_BILLED_UNKNOWN,
+					   "the Juhe service answered error_code 0 without a known result",
+					   DETAIL("%s. The answer is billed: order id \"%s\".",
+							  juhe_parse_status_text(it->parse_status),
+							  it->answer.has_orderid ?
+							  juhe_service_text(it->answer.orderid) : "(none)"),
+					   "Keep the order id to reconcile with the provider.");
 			else
-			{
-				code = ERRCODE_JUHE_BAD_ANSWER;
-				msg = "could not parse the answer of the Juhe service";
-				appendStringInfo(&d, "%s (HTTP status %ld); the request may have been billed.",
-								 juhe_parse_status_text(item->parse_status),
-								 item->http_status);
-				hint = "Check juhe.base_url.";
-			}
+				REPORT(ERRCODE_JUHE_BAD_ANSWER,
+					   "could not parse the answer of the Juhe service",
+					   DETAIL("%s (HTTP status %ld); the request may have been billed.",
+							  juhe_parse_status_text(it->parse_status),
+							  it->http_status),
+					   "Check juhe.base_url.");
 			break;
 
 		case JUHE_FAIL_NONE:
 			elog(ERROR, "juheid: item has neither an answer nor a failure");
 	}
-	append_extra(&d, extra_detail);
-	ereport(elevel,
-			errcode(code),
-			outcome ? errmsg("%s: %s", outcome, msg) : errmsg("%s", msg),
-			errdetail_internal("%s", d.data),
-			errhint("%s", hint),
-			errhidestmt(true));
-	pfree(d.data);
 }
 
 static void

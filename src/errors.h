@@ -1,7 +1,7 @@
 /*
  * errors.h
  *		juheid's SQLSTATEs, the reporting of failed verifications, and the
- *		guard that keeps statement text out of the server log.
+ *		guard that keeps statement text out of the server log (errors.c).
  *
  * Class JH is juheid's own (SQL reserves classes starting with I-Z for
  * implementations).  Provider failures never use class 08: connection
@@ -26,14 +26,21 @@
 
 struct JuheItem;
 
+/* what became of the row (the trigger's on_failure) */
+typedef enum JuheOutcome
+{
+	JUHE_OUTCOME_FAILED,		/* the call fails: elevel ERROR */
+	JUHE_OUTCOME_ACCEPTED,		/* the row goes in unverified: WARNING */
+	JUHE_OUTCOME_SKIPPED		/* the row is dropped: WARNING */
+} JuheOutcome;
+
 /*
- * Report why an item has no answer, at elevel (ERROR does not return).
- * outcome, if not NULL, leads the message ("row accepted without
- * verification: ..."); extra_detail, if not NULL, is appended to the detail
- * (the trigger names itself and the masked person there).
+ * Report why an item has no answer.  ERROR for JUHE_OUTCOME_FAILED (does
+ * not return), WARNING otherwise.  who, if not NULL, is a complete sentence
+ * added to the detail (the trigger names itself and the masked person).
  */
-extern void juhe_report_failure(int elevel, const struct JuheItem *item,
-								const char *outcome, const char *extra_detail);
+extern void juhe_report_failure(const struct JuheItem *item, JuheOutcome outcome,
+								const char *who);
 
 /*
  * The personal-data guard: an error context callback, pushed by every SQL

@@ -14,7 +14,8 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "juheid.h"
+#include "guc.h"
+#include "stats.h"
 
 char	   *juhe_key = NULL;
 char	   *juhe_openid = NULL;
@@ -29,12 +30,19 @@ int			juhe_max_response_kb = 64;
 bool		juhe_validate_locally = true;
 char	   *juhe_proxy = NULL;
 
-static const struct config_enum_entry mode_options[] = {
-	{"plain", JUHE_MODE_PLAIN, false},
-	{"aes", JUHE_MODE_AES, false},
-	{"rsa", JUHE_MODE_RSA, false},
-	{NULL, 0, false}
+/* the modes: name (juhe.mode, juhe_verify's argument) and endpoint */
+static const struct
+{
+	const char *name;
+	const char *endpoint;
+}			modes[JUHE_NUM_MODES] = {
+	[JUHE_MODE_PLAIN] = {"plain", "/idcard/query"},
+	[JUHE_MODE_AES] = {"aes", "/idcard/queryEncry"},
+	[JUHE_MODE_RSA] = {"rsa", "/idcard/queryEncryV2"},
 };
+
+/* juhe.mode's options, filled from modes[] */
+static struct config_enum_entry mode_options[JUHE_NUM_MODES + 1];
 
 /* parsed RSA key and the setting text it came from */
 static JuhePublicKey cached_key = NULL;
@@ -160,6 +168,13 @@ check_proxy(char **newval, void **extra, GucSource source)
 void
 juhe_define_gucs(void)
 {
+	for (int m = 0; m < JUHE_NUM_MODES; m++)
+	{
+		mode_options[m].name = modes[m].name;
+		mode_options[m].val = m;
+		mode_options[m].hidden = false;
+	}
+
 	DefineCustomStringVariable("juhe.key",
 							   "API key of the Juhe account.",
 							   NULL,
@@ -275,13 +290,41 @@ juhe_define_gucs(void)
 bool
 juhe_mode_lookup(const char *s, JuheMode *mode)
 {
-	for (const struct config_enum_entry *e = mode_options; e->name; e++)
-		if (pg_strcasecmp(s, e->name) == 0)
+	for (int m = 0; m < JUHE_NUM_MODES; m++)
+		if (pg_strcasecmp(s, modes[m].name) == 0)
 		{
-			*mode = (JuheMode) e->val;
+			*mode = (JuheMode) m;
 			return true;
 		}
 	return false;
+}
+
+const char *
+juhe_mode_name(JuheMode mode)
+{
+	return modes[mode].name;
+}
+
+const char *
+juhe_mode_endpoint(JuheMode mode)
+{
+	return modes[mode].endpoint;
+}
+
+/* "plain, aes or rsa", for hints */
+const char *
+juhe_mode_list(void)
+{
+	static char list[64];
+
+	if (list[0] == '\0')
+	{
+		for (int m = 0; m < JUHE_NUM_MODES; m++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+					 m == 0 ? "" : (m == JUHE_NUM_MODES - 1 ? " or " : ", "),
+					 modes[m].name);
+	}
+	return list;
 }
 
 JuheMode
@@ -292,16 +335,10 @@ juhe_mode_from_text(const char *s)
 	if (juhe_mode_lookup(s, &mode))
 		return mode;
 	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown verification mode \"%s\"", s),
-			 errhint("Use 'plain', 'aes' or 'rsa', or pass NULL to use juhe.mode.")));
+			errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			errmsg("unknown verification mode \"%s\"", s),
+			errhint("Use %s, or pass NULL to use juhe.mode.", juhe_mode_list()));
 	return JUHE_MODE_PLAIN;		/* keep compiler quiet */
-}
-
-static const char *
-juhe_mode_name(JuheMode mode)
-{
-	return mode_options[mode].name;
 }
 
 static void
@@ -355,7 +392,7 @@ current_public_key(void)
 		pfree(cached_key_text);
 	cached_key = key;
 	cached_key_text = text_copy;
-	juhe_counters.key_loads++;
+	juhe_stats_add(JUHE_STAT_KEY_LOADS, 1);
 	return cached_key;
 }
 

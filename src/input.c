@@ -26,10 +26,10 @@
 #include "compat.h"
 #include "encoding.h"
 #include "idcard.h"
-#include "juheid.h"
+#include "input.h"
 #include "name.h"
+#include "stats.h"
 
-#define LOCAL_ERROR_CODE 210304
 
 /* the longest name ever sent, in characters, whatever the settings say */
 #define JUHE_SEND_NAME_MAX_CHARS 64
@@ -95,12 +95,12 @@ answer_locally(JuheItem *item, const char *id_problem, const char *name_problem)
 
 	item->done = true;
 	item->local = true;
-	item->answer.error_code = LOCAL_ERROR_CODE;
+	item->answer.error_code = JUHE_CODE_BAD_PARAM;
 	item->answer.res = 0;
 	item->answer.has_orderid = false;
 	strlcpy(item->answer.reason, reason.data, sizeof(item->answer.reason));
 	pfree(reason.data);
-	juhe_counters.local_answers++;
+	juhe_stats_add(JUHE_STAT_LOCAL_ANSWERS, 1);
 }
 
 void

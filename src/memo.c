@@ -16,7 +16,8 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
-#include "juheid.h"
+#include "memo.h"
+#include "stats.h"
 
 typedef struct MemoEntry
 {
@@ -72,7 +73,9 @@ log_discarded_answers(void)
 		listed++;
 	}
 	ereport(LOG,
-			(errmsg("juheid: transaction rolled back after %ld billed verification(s)", n),
+			(errmsg_plural("juheid: transaction rolled back after %ld billed verification",
+						   "juheid: transaction rolled back after %ld billed verifications",
+						   n, n),
 			 errdetail("Order ids: %s%s.", listed ? ids : "(none)",
 					   listed < n ? ", ..." : ""),
 			 errhidestmt(true)));
@@ -141,7 +144,7 @@ juhe_memo_lookup(const uint8 *digest, JuheAnswer *answer)
 	if (e == NULL)
 		return false;
 	*answer = e->answer;
-	juhe_counters.memo_hits++;
+	juhe_stats_add(JUHE_STAT_MEMO_HITS, 1);
 	return true;
 }
 
@@ -150,7 +153,7 @@ juhe_memo_store(const uint8 *digest, const JuheAnswer *answer)
 {
 	MemoEntry  *e;
 
-	if (answer->error_code != 0)
+	if (answer->error_code != JUHE_CODE_BILLED)
 		return;
 	if (!IsTransactionState())
 		return;

@@ -16,18 +16,13 @@
 
 #include "lib/stringinfo.h"
 
-#include "juheid.h"
+#include "request.h"
 
-static const char *const endpoint[] = {
-	[JUHE_MODE_PLAIN] = "/idcard/query",
-	[JUHE_MODE_AES] = "/idcard/queryEncry",
-	[JUHE_MODE_RSA] = "/idcard/queryEncryV2",
-};
 
 char *
 juhe_request_url(const JuheConfig *cfg)
 {
-	return psprintf("%s%s", cfg->base_url, endpoint[cfg->mode]);
+	return psprintf("%s%s", cfg->base_url, juhe_mode_endpoint(cfg->mode));
 }
 
 static void

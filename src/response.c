@@ -184,7 +184,7 @@ juhe_parse_answer(const char *body, size_t len, JuheAnswer *out)
 			copy_utf8(out->orderid, sizeof(out->orderid), s, slen);
 			out->has_orderid = out->orderid[0] != '\0';
 		}
-		if (out->error_code == 0)
+		if (out->error_code == JUHE_CODE_BILLED)
 		{
 			if (!json_object_object_get_ex(result, "res", &v) ||
 				!json_to_int(v, &out->res) ||
@@ -192,10 +192,10 @@ juhe_parse_answer(const char *body, size_t len, JuheAnswer *out)
 				st = JUHE_PARSE_BAD_RES;
 		}
 	}
-	else if (out->error_code == 0)
+	else if (out->error_code == JUHE_CODE_BILLED)
 		st = JUHE_PARSE_BAD_RES;
 
-	if (st != JUHE_PARSE_OK || out->error_code != 0)
+	if (st != JUHE_PARSE_OK || out->error_code != JUHE_CODE_BILLED)
 		out->res = 0;
 	json_object_put(root);
 	return st;

@@ -23,6 +23,11 @@ typedef enum JuheParseStatus
 	JUHE_PARSE_BAD_RES			/* error_code 0, but res is missing or unknown */
 } JuheParseStatus;
 
+/* the service's error_code values juheid acts on */
+#define JUHE_CODE_BILLED		0		/* answered (res 1 or 2) and billed */
+#define JUHE_CODE_BAD_PARAM		210304	/* bad parameter; also juheid's local answer */
+#define JUHE_CODE_NETWORK		210305	/* provider's network error: not billed, retried */
+
 typedef struct JuheAnswer
 {
 	int			error_code;

@@ -34,7 +34,7 @@
 
 #include "encoding.h"
 #include "idcard.h"
-#include "juheid.h"
+#include "result.h"
 #include "name.h"
 
 PG_FUNCTION_INFO_V1(juhe_idcard_normalize_sql);
@@ -89,40 +89,6 @@ result_text(const char *utf8)
 	if (s == NULL)
 		return NULL;
 	return cstring_to_text_with_len(s, len);
-}
-
-/*
- * CURRENT_DATE as y/m/d: the transaction start in the session time zone.
- * Cached per transaction start and time zone, as every row asks for it.
- * Declared in idcard.h for the other backend code (juhe_verify).
- */
-const juhe_date *
-juhe_current_date(void)
-{
-	static bool valid = false;
-	static TimestampTz cached_ts;
-	static pg_tz *cached_tz;
-	static juhe_date cached;
-	TimestampTz ts = GetCurrentTransactionStartTimestamp();
-
-	if (!valid || ts != cached_ts || session_timezone != cached_tz)
-	{
-		struct pg_tm tm;
-		fsec_t		fsec;
-		int			tz;
-
-		if (timestamp2tm(ts, &tz, &tm, &fsec, NULL, NULL) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-					 errmsg("timestamp out of range")));
-		cached.year = tm.tm_year;
-		cached.month = tm.tm_mon;
-		cached.day = tm.tm_mday;
-		cached_ts = ts;
-		cached_tz = session_timezone;
-		valid = true;
-	}
-	return &cached;
 }
 
 /* juhe_idcard_normalize(text) → text, NULL when it cannot be an ID */

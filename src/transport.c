@@ -18,7 +18,7 @@
 #include "utils/wait_event.h"
 
 #include "compat.h"
-#include "juheid.h"
+#include "stats.h"
 #include "transport.h"
 
 #define MAX_SOCKETS 256
@@ -214,6 +214,7 @@ start_transfer(JuheHttp *r, const JuheHttpOptions *opts)
 
 	r->curl_code = CURLE_OK;
 	r->request_complete = false;
+	r->phase = JUHE_PHASE_CONNECT;
 	r->body_pos = 0;
 	r->status = 0;
 	r->too_large = false;
@@ -249,7 +250,7 @@ start_transfer(JuheHttp *r, const JuheHttpOptions *opts)
 	SET(CURLOPT_TIMEOUT_MS, opts->timeout_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, opts->connect_timeout_ms);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
-	SET(CURLOPT_USERAGENT, "juheid/1.0");
+	SET(CURLOPT_USERAGENT, "juheid/" EXTVERSION);
 	SET(CURLOPT_HTTPHEADER, headers);
 	SET(CURLOPT_POST, 1L);
 	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body_len);
@@ -271,7 +272,7 @@ start_transfer(JuheHttp *r, const JuheHttpOptions *opts)
 		pool_put(e, false);
 		return false;
 	}
-	juhe_counters.requests++;
+	juhe_stats_add(JUHE_STAT_REQUESTS, 1);
 	return true;
 }
 
@@ -285,6 +286,52 @@ free_buffer(JuheHttp *r)
 	r->buf_len = r->buf_cap = 0;
 }
 
+/*
+ * How far a transfer got: decided from libcurl's error code and timing
+ * information (0 means "never reached"), not from its English error text.
+ */
+static JuheHttpPhase
+transfer_phase(JuheHttp *r, CURLcode result)
+{
+	curl_off_t	t_resolve = 0,
+				t_connect = 0,
+				t_tls = 0;
+	char	   *scheme = NULL;
+
+	if (r->request_complete)
+		return JUHE_PHASE_ANSWER;
+	switch (result)
+	{
+			/* libcurl sets no connect time when TLS fails: go by the code */
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_SSL_CIPHER:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_ISSUER_ERROR:
+		case CURLE_SSL_CRL_BADFILE:
+		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		case CURLE_SSL_INVALIDCERTSTATUS:
+			return JUHE_PHASE_TLS;
+		default:
+			break;
+	}
+	curl_easy_getinfo(r->easy, CURLINFO_NAMELOOKUP_TIME_T, &t_resolve);
+	curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &t_connect);
+	curl_easy_getinfo(r->easy, CURLINFO_APPCONNECT_TIME_T, &t_tls);
+	curl_easy_getinfo(r->easy, CURLINFO_SCHEME, &scheme);
+	if (t_connect == 0)
+	{
+		if (result == CURLE_COULDNT_RESOLVE_HOST ||
+			result == CURLE_COULDNT_RESOLVE_PROXY || t_resolve == 0)
+			return JUHE_PHASE_RESOLVE;
+		return JUHE_PHASE_CONNECT;
+	}
+	if (scheme != NULL && pg_strcasecmp(scheme, "https") == 0 && t_tls == 0)
+		return JUHE_PHASE_TLS;
+	return JUHE_PHASE_SEND;
+}
+
 static void
 finish_transfer(JuheHttp *r, CURLcode result)
 {
@@ -293,11 +340,12 @@ finish_transfer(JuheHttp *r, CURLcode result)
 
 	r->curl_code = result;
 	r->request_complete = r->body_pos >= r->body_len;
+	r->phase = transfer_phase(r, result);
 	if (result == CURLE_FILESIZE_EXCEEDED)
 		r->too_large = true;	/* announced by Content-Length */
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
 	if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
-		juhe_counters.connections += connects;
+		juhe_stats_add(JUHE_STAT_CONNECTIONS, connects);
 	curl_multi_remove_handle(multi, e);
 	r->easy = NULL;
 	pool_put(e, result == CURLE_OK);
@@ -345,8 +393,9 @@ abort_transfers(JuheHttp **reqs, int n)
 	}
 	if (abandoned > 0)
 		ereport(LOG,
-				errmsg("juheid: abandoned %d request(s) to the Juhe service after sending them",
-					   abandoned),
+				errmsg_plural("juheid: abandoned %d request to the Juhe service after sending it",
+							  "juheid: abandoned %d requests to the Juhe service after sending them",
+							  abandoned, abandoned),
 				errdetail("They may have been billed; no order id is known."),
 				errhidestmt(true),
 				errhidecontext(true));

@@ -13,6 +13,16 @@
 
 #include <curl/curl.h>
 
+/* how far a transfer got before it failed, from libcurl's timing info */
+typedef enum JuheHttpPhase
+{
+	JUHE_PHASE_RESOLVE,			/* the host name was not resolved */
+	JUHE_PHASE_CONNECT,			/* no TCP connection */
+	JUHE_PHASE_TLS,				/* connected, TLS handshake not finished */
+	JUHE_PHASE_SEND,			/* connected, request not completely sent */
+	JUHE_PHASE_ANSWER			/* request sent, answer not complete */
+} JuheHttpPhase;
+
 typedef struct JuheHttpOptions
 {
 	long		timeout_ms;
@@ -33,6 +43,7 @@ typedef struct JuheHttp
 	CURLcode	curl_code;
 	bool		request_complete;	/* every body byte went to libcurl: the
 									 * service may have the whole request */
+	JuheHttpPhase phase;		/* how far it got (on failure) */
 	long		status;			/* HTTP status, 0 if none */
 	bool		too_large;		/* answer exceeded max_response_bytes */
 	char	   *response;		/* palloc'd, NUL-terminated; NULL on failure */

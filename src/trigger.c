@@ -38,7 +38,10 @@
 #include "encoding.h"
 #include "errors.h"
 #include "idcard.h"
-#include "juheid.h"
+#include "guc.h"
+#include "input.h"
+#include "result.h"
+#include "verify.h"
 #include "name.h"
 
 PG_FUNCTION_INFO_V1(juhe_verify_trigger);
@@ -235,7 +238,8 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 		{
 			if (!juhe_mode_lookup(val, &cfg->mode))
 				definition_error(tg, ERRCODE_INVALID_PARAMETER_VALUE,
-								 "Use plain, aes or rsa; without the option juhe.mode applies.",
+								 psprintf("Use %s; without the option juhe.mode applies.",
+										  juhe_mode_list()),
 								 "trigger \"%s\": invalid value \"%s\" for option \"mode\"",
 								 tg->tgname, val);
 			cfg->mode_set = true;
@@ -313,8 +317,7 @@ result_datum(const TriggerConfig *cfg, const JuheAnswer *a)
 				HeapTuple	tup;
 
 				/* the extension's type, but it may have been altered */
-				juhe_check_result_desc(td, (const Oid[]) {INT4OID, TEXTOID, INT4OID, TEXTOID},
-									   JUHE_RESULT_NATTS, "juhe_result");
+				juhe_check_result_desc(td, juhe_result_types, JUHE_RESULT_NATTS, "juhe_result");
 				juhe_result_values(a, values, nulls);
 				tup = heap_form_tuple(td, values, nulls);
 				return HeapTupleGetDatum(tup);
@@ -325,7 +328,7 @@ result_datum(const TriggerConfig *cfg, const JuheAnswer *a)
 
 				initStringInfo(&buf);
 				appendStringInfoString(&buf, "{\"res\": ");
-				if (a->error_code == 0)
+				if (a->error_code == JUHE_CODE_BILLED)
 					appendStringInfo(&buf, "%d", a->res);
 				else
 					appendStringInfoString(&buf, "null");
@@ -371,7 +374,7 @@ record(const TriggerConfig *cfg, HeapTuple tuple, TupleDesc td, const JuheAnswer
 
 	if (cfg->result_att)
 	{
-		nulls[n] = a == NULL || (cfg->result_kind == RESULT_INTEGER && a->error_code != 0);
+		nulls[n] = a == NULL || (cfg->result_kind == RESULT_INTEGER && a->error_code != JUHE_CODE_BILLED);
 		values[n] = nulls[n] ? (Datum) 0 : result_datum(cfg, a);
 		n++;
 	}
@@ -383,7 +386,7 @@ record(const TriggerConfig *cfg, HeapTuple tuple, TupleDesc td, const JuheAnswer
 	}
 	if (cfg->verified_at_att)
 	{
-		nulls[n] = a == NULL || a->error_code != 0;
+		nulls[n] = a == NULL || a->error_code != JUHE_CODE_BILLED;
 		values[n] = nulls[n] ? (Datum) 0 : TimestampTzGetDatum(GetCurrentTimestamp());
 		n++;
 	}
@@ -505,20 +508,18 @@ juhe_verify_trigger_guarded(FunctionCallInfo fcinfo)
 	{
 		char	   *who = psprintf("Trigger \"%s\", %s.", tg->tgname, masked_person(&item));
 
-		if (cfg->on_failure == ACT_REJECT)
-			juhe_report_failure(ERROR, &item, NULL, who);
-		/* accepted or skipped: say so (a WARNING), the row carries no result */
-		juhe_report_failure(WARNING, &item,
-							cfg->on_failure == ACT_SKIP ?
-							"row skipped without verification" :
-							"row accepted without verification",
+		/* rejected: an ERROR; accepted or skipped: a WARNING, no result */
+		juhe_report_failure(&item,
+							cfg->on_failure == ACT_REJECT ? JUHE_OUTCOME_FAILED :
+							cfg->on_failure == ACT_SKIP ? JUHE_OUTCOME_SKIPPED :
+							JUHE_OUTCOME_ACCEPTED,
 							who);
 		if (cfg->on_failure == ACT_SKIP)
 			return PointerGetDatum(NULL);
 		return PointerGetDatum(record(cfg, newtuple, tupdesc, NULL));
 	}
 
-	if (item.answer.error_code == 0 && item.answer.res == 2)
+	if (item.answer.error_code == JUHE_CODE_BILLED && item.answer.res == 2)
 	{
 		act = cfg->on_mismatch;
 		if (act == ACT_REJECT)
@@ -529,7 +530,7 @@ juhe_verify_trigger_guarded(FunctionCallInfo fcinfo)
 							   masked_person(&item),
 							   item.answer.has_orderid ? juhe_service_text(item.answer.orderid) : "")));
 	}
-	else if (item.answer.error_code != 0)
+	else if (item.answer.error_code != JUHE_CODE_BILLED)
 	{
 		act = cfg->on_error;
 		if (act == ACT_REJECT && item.local)

@@ -12,7 +12,10 @@
 
 #include "miscadmin.h"
 
-#include "juheid.h"
+#include "memo.h"
+#include "request.h"
+#include "stats.h"
+#include "verify.h"
 #include "transport.h"
 
 #define BACKOFF_BASE_MS 200
@@ -51,6 +54,7 @@ take_result(JuheHttp *h, void *arg)
 			/* the whole request may have reached the service: never resend */
 			it->failure = h->request_complete ? JUHE_FAIL_LOST : JUHE_FAIL_NOT_SENT;
 			it->curl_code = h->curl_code;
+			it->phase = h->phase;
 		}
 		return;
 	}
@@ -84,7 +88,7 @@ static bool
 retryable(const JuheItem *it)
 {
 	if (it->done)
-		return it->answer.error_code == 210305;
+		return it->answer.error_code == JUHE_CODE_NETWORK;
 	if (it->failure == JUHE_FAIL_NOT_SENT)
 		return true;
 	return it->failure == JUHE_FAIL_HTTP &&
@@ -121,7 +125,7 @@ send_with_retries(RunState *rs, int n, const int *leader,
 		if (attempt > 0)
 		{
 			juhe_http_sleep(Min(BACKOFF_BASE_MS << (attempt - 1), BACKOFF_MAX_MS));
-			juhe_counters.retries += nb;
+			juhe_stats_add(JUHE_STAT_RETRIES, nb);
 		}
 		juhe_http_run(batch, nb, max_parallel, opts, take_result, rs);
 	}
@@ -222,6 +226,7 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 			items[i].http_status = l->http_status;
 			items[i].parse_status = l->parse_status;
 			items[i].attempts = l->attempts;
+			items[i].phase = l->phase;
 		}
 	}
 	pfree(digests);

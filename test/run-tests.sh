@@ -9,6 +9,8 @@
 #   PG_VERSIONS=15 bash test/run-tests.sh          only Debian's 15
 #   PG_VERSIONS=18-cassert bash test/run-tests.sh  an assert-enabled 18
 #
+# Per version: the pg_regress suites (sql/, what one session sees) and the
+# TAP tests (test/t/, whole-cluster behaviour, via test/tap.sh).
 # 15 is Debian 12's package; every other entry (MAJOR or MAJOR-cassert) is
 # built from Debian's source package by tools/pg-from-source.sh into
 # $JUHEID_PG_CACHE/pgENTRY (default /var/cache/juheid as root,
@@ -112,6 +114,13 @@ for v in $PG_VERSIONS; do
 	passed=$((passed + r_ok))
 	failed=$((failed + r_fail))
 	harness_stop
+
+	# whole-cluster behaviour: TAP tests, each starting its own cluster
+	echo "  TAP (test/t)"
+	bash test/tap.sh "$PGC" >"$LOGDIR/tap-$v.log" 2>&1
+	grep -E '^(ok|not ok) [0-9]+|^test/t/' "$LOGDIR/tap-$v.log" | sed "s/^/  [$v] /"
+	grep -qE '^not ok|[1-9][0-9]* failed$' "$LOGDIR/tap-$v.log" && tail -n 100 "$LOGDIR/tap-$v.log"
+	count "$LOGDIR/tap-$v.log"
 done
 
 echo "== C unit tests and fuzzers"

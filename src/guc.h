@@ -1,0 +1,63 @@
+/*
+ * guc.h
+ *		The juhe.* settings, the verification modes, and the snapshot of the
+ *		settings that one call uses (guc.c).
+ */
+#ifndef JUHEID_GUC_H
+#define JUHEID_GUC_H
+
+#include "postgres.h"
+
+#include "crypto.h"
+
+typedef enum JuheMode
+{
+	JUHE_MODE_PLAIN,
+	JUHE_MODE_AES,
+	JUHE_MODE_RSA
+} JuheMode;
+
+#define JUHE_NUM_MODES 3
+
+extern char *juhe_key;
+extern char *juhe_openid;
+extern char *juhe_rsa_public_key;
+extern char *juhe_base_url;
+extern char *juhe_ca_file;
+extern char *juhe_proxy;
+extern int	juhe_mode;
+extern int	juhe_timeout_ms;
+extern int	juhe_connect_timeout_ms;
+extern int	juhe_retries;
+extern int	juhe_max_response_kb;
+extern bool juhe_validate_locally;
+
+extern void juhe_define_gucs(void);
+
+/* modes: one table (guc.c) gives their names and endpoints */
+extern bool juhe_mode_lookup(const char *s, JuheMode *mode);
+extern JuheMode juhe_mode_from_text(const char *s);
+extern const char *juhe_mode_name(JuheMode mode);
+extern const char *juhe_mode_endpoint(JuheMode mode);
+extern const char *juhe_mode_list(void);	/* "plain, aes or rsa" */
+
+/* what one call needs, checked before anything is sent */
+typedef struct JuheConfig
+{
+	JuheMode	mode;
+	char	   *key;
+	char	   *base_url;		/* without trailing slash */
+	char	   *ca_file;		/* NULL = system default */
+	char	   *proxy;			/* NULL = none (the environment is ignored) */
+	char		k16[JUHE_K16_LEN + 1];	/* aes, rsa */
+	JuhePublicKey pubkey;		/* rsa; owned by the cache in guc.c */
+	int			timeout_ms;
+	int			connect_timeout_ms;
+	int			retries;
+	size_t		max_response_bytes;
+} JuheConfig;
+
+extern void juhe_config_load(JuheConfig *cfg, JuheMode mode);
+extern void juhe_config_release(JuheConfig *cfg);
+
+#endif							/* JUHEID_GUC_H */

@@ -1,0 +1,52 @@
+/*
+ * verify.h
+ *		One verification through the pipeline (verify.c): the item that
+ *		carries a name and an ID in and an answer, or the reason there is
+ *		none, out.
+ */
+#ifndef JUHEID_VERIFY_H
+#define JUHEID_VERIFY_H
+
+#include "postgres.h"
+
+#include "guc.h"
+#include "response.h"
+#include "transport.h"
+
+typedef enum JuheFailure
+{
+	JUHE_FAIL_NONE = 0,
+	JUHE_FAIL_NOT_SENT,			/* transport failed before the request was
+								 * complete (resolve, connect, TLS): not billed */
+	JUHE_FAIL_LOST,				/* request sent, then no complete answer
+								 * (timeout, dropped connection): may be billed */
+	JUHE_FAIL_HTTP,				/* non-2xx status */
+	JUHE_FAIL_TOO_LARGE,		/* answer over juhe.max_response_kb */
+	JUHE_FAIL_PARSE				/* malformed JSON or unknown res */
+} JuheFailure;
+
+typedef struct JuheItem
+{
+	/* input: NUL-terminated UTF-8, already normalised */
+	const char *name;
+	const char *idcard;
+	/* output */
+	JuheAnswer	answer;			/* valid when done */
+	bool		done;
+	bool		local;			/* answered by local validation */
+	/* why there is no answer (done = false), for juhe_report_failure() */
+	JuheFailure failure;
+	JuheHttpPhase phase;		/* how far the last attempt got */
+	int			curl_code;
+	long		http_status;
+	int			parse_status;
+	int			attempts;		/* requests started for this item */
+	int			timeout_ms;		/* the limits in force */
+	int			connect_timeout_ms;
+	size_t		max_response_bytes;
+} JuheItem;
+
+extern void juhe_verify_items(JuheItem *items, int nitems, JuheMode mode,
+							  int max_parallel);
+
+#endif							/* JUHEID_VERIFY_H */

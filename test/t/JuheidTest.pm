@@ -1,0 +1,117 @@
+# test/t/JuheidTest.pm -- shared by the TAP tests (test/t/*.pl), which
+# test/tap.sh runs with PostgreSQL's TAP framework (PostgreSQL::Test::Cluster)
+# as the postgres user, from a private copy of the files they need.
+#
+# Starts the bundled mock service (127.0.0.1 only; stopped by PID at exit)
+# and a cluster with juheid preloaded and pointed at it, with the
+# test-only resolver shim (preload/hang_dns.c) in LD_PRELOAD.
+package JuheidTest;
+
+use strict;
+use warnings;
+use Exporter 'import';
+use File::Basename qw(dirname);
+use Time::HiRes qw(usleep);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+
+our @EXPORT = qw(start_mock mock_stats mock_reset juheid_node elapsed_since
+  mock_url hang_dns_url blackhole_url);
+
+our $KEY = 'testkey0123456789abcdef0123456789';
+our $OPENID = 'JHtestOpenId0001';
+my $HERE = dirname(__FILE__);
+my ($mock_pid, $mock_port, $blackhole_port);
+
+# start the mock once per test file
+sub start_mock
+{
+	my $dir = PostgreSQL::Test::Utils::tempdir_short();
+	$mock_pid = fork();
+	die "fork: $!" unless defined $mock_pid;
+	if ($mock_pid == 0)
+	{
+		open(STDOUT, '>', "$dir/mock.log");
+		open(STDERR, '>&', \*STDOUT);
+		exec('/usr/bin/python3', "$HERE/../mock_juhe.py", '--port', '0',
+			'--port-file', "$dir/mock.port", '--blackhole-port-file',
+			"$dir/mock.blackhole", '--key', $KEY, '--openid', $OPENID,
+			'--slow-seconds', '30', '--quiet')
+		  or die "exec: $!";
+	}
+	for (1 .. 100)
+	{
+		last if -s "$dir/mock.port";
+		usleep(100_000);
+	}
+	die "the mock did not start" unless -s "$dir/mock.port";
+	$mock_port = PostgreSQL::Test::Utils::slurp_file("$dir/mock.port");
+	chomp $mock_port;
+	$blackhole_port = PostgreSQL::Test::Utils::slurp_file("$dir/mock.blackhole");
+	chomp $blackhole_port;
+	return $mock_port;
+}
+
+END
+{
+	if ($mock_pid)
+	{
+		kill 'TERM', $mock_pid;
+		waitpid($mock_pid, 0);
+	}
+}
+
+sub mock_url { return "http://127.0.0.1:$mock_port"; }
+sub hang_dns_url { return "http://hang.juheid.test:$mock_port"; }
+sub blackhole_url { return "http://127.0.0.1:$blackhole_port"; }
+
+# the mock's counters, as a hash (requests, billed, connections)
+sub mock_stats
+{
+	my $json = `curl -s --noproxy '*' http://127.0.0.1:$mock_port/_stats`;
+	my %s;
+	$s{$1} = $2 while $json =~ /"(requests|billed|connections)":(\d+)/g;
+	return \%s;
+}
+
+sub mock_reset
+{
+	system("curl -s --noproxy '*' -o /dev/null -X POST http://127.0.0.1:$mock_port/_reset");
+}
+
+# a started cluster with juheid preloaded, juheid installed in "postgres"
+sub juheid_node
+{
+	my ($name, $extra_conf) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	my $pubkey = PostgreSQL::Test::Utils::slurp_file("$HERE/../keys/test_rsa_public.b64");
+	$pubkey =~ s/\s+//g;
+	$node->init;
+	$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'juheid'
+juhe.base_url = '@{[ mock_url() ]}'
+juhe.key = '$KEY'
+juhe.openid = '$OPENID'
+juhe.rsa_public_key = '$pubkey'
+juhe.retries = 0
+juhe.timeout_ms = 3000
+juhe.connect_timeout_ms = 1000
+log_line_prefix = '%m [%p] '
+log_statement = none
+} . ($extra_conf // ''));
+	{
+		# the resolver shim: hang.juheid.test never resolves
+		local $ENV{LD_PRELOAD} = $ENV{JUHEID_HANG_DNS_SO} if $ENV{JUHEID_HANG_DNS_SO};
+		$node->start;
+	}
+	$node->safe_psql('postgres', 'CREATE EXTENSION juheid');
+	return $node;
+}
+
+sub elapsed_since
+{
+	my ($t0) = @_;
+	return Time::HiRes::time() - $t0;
+}
+
+1;
