@@ -8,9 +8,9 @@
 # test/differential/expected_disagreements.tsv (see
 # test/differential/README.md).  Installs nothing: without python3-stdnum
 # it fails with a message.
-# Last line: "N passed, N failed" (one check per fixture entry, plus the
-# ID count, the accept/reject mix, the agreement rate and "no unexplained
-# disagreement").
+# Last line: "N passed, N failed": the ID count, the accept/reject mix, the
+# agreement rate, "no unexplained disagreement", one check per rule cause
+# of the fixture and one for all its region-code entries together.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 . test/unit/lib.sh
@@ -38,7 +38,6 @@ fi
 out=$(ASAN_OPTIONS=detect_leaks=1 PYTHONDONTWRITEBYTECODE=1 \
 	"$PY" test/differential/stdnum_diff.py --driver "$work/idcheck" 2>&1)
 rc=$?
-# the 3,800 region-code entries that occur are summed up in one line
 echo "$out" | grep -v '^stdnum_diff: [0-9]* passed, [0-9]* failed$'
 line=$(echo "$out" | grep -E '^stdnum_diff: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
 if [ -n "$line" ]; then
