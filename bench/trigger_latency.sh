@@ -17,7 +17,7 @@ CREATE EXTENSION juheid;
 SET juhe.retries = 0;
 CREATE TABLE plain_users (email text, realname text, idcard text, v juhe_result);
 CREATE TABLE checked_users (email text, realname text, idcard text, v juhe_result);
-CREATE TRIGGER verify BEFORE INSERT ON checked_users FOR EACH ROW
+CREATE TRIGGER verify BEFORE INSERT OR UPDATE ON checked_users FOR EACH ROW
   EXECUTE FUNCTION juhe_verify_trigger('realname', 'idcard', 'result=v', 'on_mismatch=accept');
 CREATE PROCEDURE fill(tbl text, n int, m text) LANGUAGE plpgsql AS \$\$
 BEGIN

@@ -63,7 +63,7 @@ harness_start() {
 		--tls-port 0 --tls-port-file "$HARNESS_DIR/mock.tlsport" \
 		--blackhole-port-file "$HARNESS_DIR/mock.blackhole" \
 		--key "$JUHE_TEST_KEY" --openid "$JUHE_TEST_OPENID" \
-		--slow-seconds 30 --quiet >"$HARNESS_DIR/mock.log" 2>&1 &
+		--slow-seconds 30 --quiet ${JUHEID_MOCK_ARGS:-} >"$HARNESS_DIR/mock.log" 2>&1 &
 	MOCK_PID=$!
 	wait_for_file "$HARNESS_DIR/mock.port" || return 1
 	wait_for_file "$HARNESS_DIR/mock.tlsport" || return 1

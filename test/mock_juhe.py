@@ -645,6 +645,8 @@ def main(argv=None):
     ap.add_argument("--tls-port-file")
     ap.add_argument("--blackhole-port-file",
                     help="also open a port whose connects never complete; write it here")
+    ap.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT,
+                    help="seconds a keep-alive connection may idle (default 60)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
 
@@ -653,6 +655,7 @@ def main(argv=None):
     CONFIG.k16 = hashlib.md5(args.openid.encode("utf-8")).hexdigest()[:16].encode("ascii")
     CONFIG.slow_seconds = args.slow_seconds
     CONFIG.quiet = args.quiet
+    Handler.timeout = args.idle_timeout
     try:
         with open(args.private_key, "rb") as f:
             CONFIG.private_key = serialization.load_pem_private_key(f.read(), None)
