@@ -17,6 +17,7 @@ OBJS = \
 	src/request.o \
 	src/crypto.o \
 	src/transport.o \
+	src/gateway.o \
 	src/response.o \
 	src/result.o \
 	src/errors.o \

@@ -1,5 +1,8 @@
 -- One connection per backend, reused across calls (keep-alive); identical
 -- calls in one statement or transaction cost one request.
+-- connection counts differ with the gateway worker (its connections are
+-- shared by every backend): expected/keepalive_memo_1.out is that variant
+SELECT current_setting('juhe.gateway') AS gateway;
 SET juhe.mode = 'plain';
 SET juhe.retries = 0;
 SELECT juhe_test.reset();

@@ -56,6 +56,13 @@ juhe_create_wait_event_set(int nevents)
  * "JuheidRequest" while a request is in flight, "JuheidBackoff" between
  * retries); before, the generic "Extension".
  */
+/* this backend's index into ProcGlobal->allProcs (17 renamed it) */
+#if PG_VERSION_NUM >= 170000
+#define juhe_my_procno() (MyProcNumber)
+#else
+#define juhe_my_procno() (MyProc->pgprocno)
+#endif
+
 typedef enum JuheWait
 {
 	JUHE_WAIT_REQUEST,

@@ -100,6 +100,14 @@ report_not_sent(int elevel, const JuheItem *it, JuheOutcome outcome, const char 
 							n, it->curl_code, n),
 				   "Check juhe.ca_file if the service uses a private CA, and juhe.base_url.");
 			break;
+		case JUHE_PHASE_GATEWAY:
+			REPORT(ERRCODE_JUHE_NOT_SENT,
+				   "the juheid gateway worker did not take the request up",
+				   DETAIL_N("Nothing was sent (%d attempt).",
+							"Nothing was sent (%d attempts).",
+							n, n),
+				   "Check that the worker runs (pg_stat_activity, backend_type 'juheid gateway'), or set juhe.gateway = off.");
+			break;
 		case JUHE_PHASE_SEND:
 		case JUHE_PHASE_ANSWER:
 			REPORT(ERRCODE_JUHE_NOT_SENT,
@@ -129,7 +137,12 @@ juhe_report_failure(const JuheItem *it, JuheOutcome outcome, const char *who)
 			break;
 
 		case JUHE_FAIL_LOST:
-			if (it->curl_code == CURLE_OPERATION_TIMEDOUT)
+			if (it->phase == JUHE_PHASE_GATEWAY)
+				REPORT(ERRCODE_JUHE_MAYBE_BILLED,
+					   "lost the request in the juheid gateway worker",
+					   DETAIL0("The worker stopped, or did not answer in time, while the request was in flight; it may have been billed, so it was not sent again."),
+					   "Reconcile with the provider before verifying this person again.");
+			else if (it->curl_code == CURLE_OPERATION_TIMEDOUT)
 				REPORT(ERRCODE_JUHE_MAYBE_BILLED,
 					   "timed out waiting for the Juhe service",
 					   DETAIL("The request was sent, but no complete answer came within juhe.timeout_ms (%d ms); it may have been billed, so it was not sent again.",
@@ -138,8 +151,7 @@ juhe_report_failure(const JuheItem *it, JuheOutcome outcome, const char *who)
 			else
 				REPORT(ERRCODE_JUHE_MAYBE_BILLED,
 					   "lost the connection to the Juhe service after sending the request",
-					   DETAIL("The connection failed before a complete answer came back (libcurl error %d); the request may have been billed, so it was not sent again.",
-							  it->curl_code),
+					   DETAIL0("The connection closed or failed before a complete answer came back; the request may have been billed, so it was not sent again."),
 					   "Reconcile with the provider before verifying this person again.");
 			break;
 

@@ -14,6 +14,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "gateway.h"
 #include "guc.h"
 #include "stats.h"
 
@@ -228,6 +229,24 @@ juhe_define_gucs(void)
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY,
 							   check_proxy, NULL, NULL);
+
+	DefineCustomBoolVariable("juhe.gateway",
+							 "Send requests through the gateway worker (needs shared_preload_libraries).",
+							 "Off: each backend connects to the service itself.",
+							 &juhe_gateway,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("juhe.gateway_connections",
+							"Most connections the gateway worker keeps to the service.",
+							"Requests beyond them wait in the worker's queue.",
+							&juhe_gateway_connections,
+							8, 1, 64,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
 
 	DefineCustomEnumVariable("juhe.mode",
 							 "Default verification mode: plain, aes or rsa.",

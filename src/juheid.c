@@ -11,10 +11,12 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 
 #include "compat.h"
 #include "errors.h"
+#include "gateway.h"
 #include "guc.h"
 #include "input.h"
 #include "result.h"
@@ -30,6 +32,8 @@ void
 _PG_init(void)
 {
 	juhe_define_gucs();
+	if (process_shared_preload_libraries_in_progress)
+		juhe_gateway_register();
 }
 
 Datum

@@ -215,6 +215,7 @@ start_transfer(JuheHttp *r, const JuheHttpOptions *opts)
 	r->curl_code = CURLE_OK;
 	r->request_complete = false;
 	r->phase = JUHE_PHASE_CONNECT;
+	r->connects = 0;
 	r->body_pos = 0;
 	r->status = 0;
 	r->too_large = false;
@@ -346,6 +347,7 @@ finish_transfer(JuheHttp *r, CURLcode result)
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
 	if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
 		juhe_stats_add(JUHE_STAT_CONNECTIONS, connects);
+	r->connects = connects;
 	curl_multi_remove_handle(multi, e);
 	r->easy = NULL;
 	pool_put(e, result == CURLE_OK);
@@ -459,6 +461,54 @@ wait_and_drive(void)
 	}
 }
 
+/* the building blocks, for the gateway worker's loop */
+bool
+juhe_http_start(JuheHttp *r, const JuheHttpOptions *opts)
+{
+	ensure_multi();
+	return start_transfer(r, opts);
+}
+
+void
+juhe_http_step(void)
+{
+	ensure_multi();
+	wait_and_drive();
+}
+
+int
+juhe_http_collect(JuheHttpDone done, void *arg)
+{
+	CURLMsg    *msg;
+	int			queued;
+	int			finished = 0;
+
+	while ((msg = curl_multi_info_read(multi, &queued)) != NULL)
+	{
+		char	   *priv = NULL;
+		JuheHttp   *r;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+		r = (JuheHttp *) priv;
+		if (r == NULL || r->easy != msg->easy_handle)
+			continue;
+		finish_transfer(r, msg->data.result);
+		finished++;
+		done(r, arg);
+	}
+	return finished;
+}
+
+void
+juhe_http_limit_host_connections(long n)
+{
+	ensure_multi();
+	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, n);
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, Max(n, (long) POOL_MAX));
+}
+
 void
 juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 			  const JuheHttpOptions *opts, JuheHttpDone done, void *arg)
@@ -473,8 +523,7 @@ juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 
 		while (finished < n)
 		{
-			CURLMsg    *msg;
-			int			queued;
+			int			k;
 
 			while (active < max_parallel && next < n)
 			{
@@ -491,23 +540,9 @@ juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 				continue;
 
 			wait_and_drive();
-
-			while ((msg = curl_multi_info_read(multi, &queued)) != NULL)
-			{
-				char	   *priv = NULL;
-				JuheHttp   *r;
-
-				if (msg->msg != CURLMSG_DONE)
-					continue;
-				curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-				r = (JuheHttp *) priv;
-				if (r == NULL || r->easy != msg->easy_handle)
-					continue;
-				finish_transfer(r, msg->data.result);
-				active--;
-				finished++;
-				done(r, arg);
-			}
+			k = juhe_http_collect(done, arg);
+			active -= k;
+			finished += k;
 			CHECK_FOR_INTERRUPTS();
 		}
 	}

@@ -20,7 +20,9 @@ typedef enum JuheHttpPhase
 	JUHE_PHASE_CONNECT,			/* no TCP connection */
 	JUHE_PHASE_TLS,				/* connected, TLS handshake not finished */
 	JUHE_PHASE_SEND,			/* connected, request not completely sent */
-	JUHE_PHASE_ANSWER			/* request sent, answer not complete */
+	JUHE_PHASE_ANSWER,			/* request sent, answer not complete */
+	JUHE_PHASE_GATEWAY			/* the gateway worker stopped (or never
+								 * took the request up) */
 } JuheHttpPhase;
 
 typedef struct JuheHttpOptions
@@ -44,6 +46,7 @@ typedef struct JuheHttp
 	bool		request_complete;	/* every body byte went to libcurl: the
 									 * service may have the whole request */
 	JuheHttpPhase phase;		/* how far it got (on failure) */
+	long		connects;		/* new connections it opened */
 	long		status;			/* HTTP status, 0 if none */
 	bool		too_large;		/* answer exceeded max_response_bytes */
 	char	   *response;		/* palloc'd, NUL-terminated; NULL on failure */
@@ -80,6 +83,18 @@ typedef void (*JuheHttpDone) (JuheHttp *r, void *arg);
 extern void juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 						  const JuheHttpOptions *opts, JuheHttpDone done,
 						  void *arg);
+
+/*
+ * The building blocks of juhe_http_run, for a loop of one's own (the
+ * gateway worker): start a transfer (false: it failed at once, see
+ * r->curl_code); wait once for curl's sockets, its timer or the latch and
+ * drive curl; hand every finished transfer to done (returns how many).
+ */
+extern bool juhe_http_start(JuheHttp *r, const JuheHttpOptions *opts);
+extern void juhe_http_step(void);
+extern int	juhe_http_collect(JuheHttpDone done, void *arg);
+/* at most n connections to one host; more requests wait in curl's queue */
+extern void juhe_http_limit_host_connections(long n);
 
 /* sleep ms milliseconds, interruptibly (retry back-off) */
 extern void juhe_http_sleep(long ms);

@@ -12,6 +12,7 @@
 
 #include "miscadmin.h"
 
+#include "gateway.h"
 #include "memo.h"
 #include "request.h"
 #include "stats.h"
@@ -127,7 +128,10 @@ send_with_retries(RunState *rs, int n, const int *leader,
 			juhe_http_sleep(Min(BACKOFF_BASE_MS << (attempt - 1), BACKOFF_MAX_MS));
 			juhe_stats_add(JUHE_STAT_RETRIES, nb);
 		}
-		juhe_http_run(batch, nb, max_parallel, opts, take_result, rs);
+		if (juhe_gateway_usable(batch, nb, opts))
+			juhe_gateway_run(batch, nb, max_parallel, opts, take_result, rs);
+		else
+			juhe_http_run(batch, nb, max_parallel, opts, take_result, rs);
 	}
 	pfree(batch);
 }

@@ -99,6 +99,7 @@ juhe.openid = '$JUHE_TEST_OPENID'
 juhe.rsa_public_key = '$pubkey'
 juhe.timeout_ms = 3000
 juhe.connect_timeout_ms = 1000
+juhe.gateway = ${JUHEID_GATEWAY:-on}
 CONF
 	as_pg env LD_PRELOAD="$HARNESS_DIR/hang_dns.so" \
 		"$PGBIN/pg_ctl" -D "$HARNESS_DIR/data" -l "$HARNESS_DIR/postgres.log" \

@@ -9,8 +9,9 @@
 #   PG_VERSIONS=15 bash test/run-tests.sh          only Debian's 15
 #   PG_VERSIONS=18-cassert bash test/run-tests.sh  an assert-enabled 18
 #
-# Per version: the pg_regress suites (sql/, what one session sees) and the
-# TAP tests (test/t/, whole-cluster behaviour, via test/tap.sh).
+# Per version, once with juhe.gateway = on and once off: the pg_regress
+# suites (sql/, what one session sees) and the TAP tests (test/t/,
+# whole-cluster behaviour, via test/tap.sh).
 # 15 is Debian 12's package; every other entry (MAJOR or MAJOR-cassert) is
 # built from Debian's source package by tools/pg-from-source.sh into
 # $JUHEID_PG_CACHE/pgENTRY (default /var/cache/juheid as root,
@@ -66,6 +67,45 @@ pg_config_for() {
 . test/harness.sh
 trap harness_stop EXIT
 
+# pg_regress and TAP against one version, with juhe.gateway = $2
+run_version_mode() {
+	local v=$1 gw=$2 tag="$1 gateway=$2"
+	export JUHEID_GATEWAY=$gw
+	if ! harness_start; then
+		echo "  could not start the $v cluster or the mock"
+		failed=$((failed + 1))
+		harness_stop
+		return
+	fi
+	harness_test_settings
+	echo "  [$tag] pg_regress (cluster on port $PGPORT, mock on $MOCK_PORT)"
+	rm -rf results regression.diffs regression.out
+	make -s installcheck PG_CONFIG="$PGC" PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres \
+		>"$LOGDIR/regress-$v-$gw.log" 2>&1
+	grep -E '\.\.\. |^(ok|not ok) ' "$LOGDIR/regress-$v-$gw.log" | sed "s/^/  [$tag] /"
+	# pg_regress prints "test x ... ok" up to 15, TAP lines ("ok 1 - x") from 16
+	r_ok=$(grep -cE '\.\.\. ok|^ok ' "$LOGDIR/regress-$v-$gw.log")
+	r_fail=$(grep -cE '\.\.\. FAILED|\.\.\. failed|^not ok ' "$LOGDIR/regress-$v-$gw.log")
+	if ! grep -qE '\.\.\. |^(ok|not ok) ' "$LOGDIR/regress-$v-$gw.log"; then
+		cat "$LOGDIR/regress-$v-$gw.log"
+		r_fail=$((r_fail + 1))
+	fi
+	if [ -s regression.diffs ]; then
+		cat regression.diffs
+		cp regression.diffs "$LOGDIR/regression-$v-$gw.diffs"
+	fi
+	passed=$((passed + r_ok))
+	failed=$((failed + r_fail))
+	harness_stop
+
+	# whole-cluster behaviour: TAP tests, each starting its own cluster
+	echo "  [$tag] TAP (test/t)"
+	bash test/tap.sh "$PGC" >"$LOGDIR/tap-$v-$gw.log" 2>&1
+	grep -E '^(ok|not ok) [0-9]+|^test/t/' "$LOGDIR/tap-$v-$gw.log" | sed "s/^/  [$tag] /"
+	grep -qE '^not ok|[1-9][0-9]* failed$' "$LOGDIR/tap-$v-$gw.log" && tail -n 100 "$LOGDIR/tap-$v-$gw.log"
+	count "$LOGDIR/tap-$v-$gw.log"
+}
+
 for v in $PG_VERSIONS; do
 	echo "== PostgreSQL $v"
 	if ! PGC=$(pg_config_for "$v"); then
@@ -88,39 +128,11 @@ for v in $PG_VERSIONS; do
 	fi
 
 	PGBIN=$($PGC --bindir)
-	if ! harness_start; then
-		echo "  could not start the $v cluster or the mock"
-		failed=$((failed + 1))
-		harness_stop
-		continue
-	fi
-	harness_test_settings
-	echo "  pg_regress (cluster on port $PGPORT, mock on $MOCK_PORT)"
-	rm -rf results regression.diffs regression.out
-	make -s installcheck PG_CONFIG="$PGC" PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres \
-		>"$LOGDIR/regress-$v.log" 2>&1
-	grep -E '\.\.\. |^(ok|not ok) ' "$LOGDIR/regress-$v.log" | sed "s/^/  [$v] /"
-	# pg_regress prints "test x ... ok" up to 15, TAP lines ("ok 1 - x") from 16
-	r_ok=$(grep -cE '\.\.\. ok|^ok ' "$LOGDIR/regress-$v.log")
-	r_fail=$(grep -cE '\.\.\. FAILED|\.\.\. failed|^not ok ' "$LOGDIR/regress-$v.log")
-	if ! grep -qE '\.\.\. |^(ok|not ok) ' "$LOGDIR/regress-$v.log"; then
-		cat "$LOGDIR/regress-$v.log"
-		r_fail=$((r_fail + 1))
-	fi
-	if [ -s regression.diffs ]; then
-		cat regression.diffs
-		cp regression.diffs "$LOGDIR/regression-$v.diffs"
-	fi
-	passed=$((passed + r_ok))
-	failed=$((failed + r_fail))
-	harness_stop
-
-	# whole-cluster behaviour: TAP tests, each starting its own cluster
-	echo "  TAP (test/t)"
-	bash test/tap.sh "$PGC" >"$LOGDIR/tap-$v.log" 2>&1
-	grep -E '^(ok|not ok) [0-9]+|^test/t/' "$LOGDIR/tap-$v.log" | sed "s/^/  [$v] /"
-	grep -qE '^not ok|[1-9][0-9]* failed$' "$LOGDIR/tap-$v.log" && tail -n 100 "$LOGDIR/tap-$v.log"
-	count "$LOGDIR/tap-$v.log"
+	# both ways of calling the service: through the gateway worker (the
+	# default) and from each backend itself
+	for gw in on off; do
+		run_version_mode "$v" "$gw"
+	done
 done
 
 echo "== C unit tests and fuzzers"

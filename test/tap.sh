@@ -42,7 +42,8 @@ fi
 (cd "$WORK" && "${as_pg[@]}" env PATH="$BINDIR:$PATH" \
 	PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
 	TESTDIR="$WORK/tmp" TESTDATADIR="$WORK/tmp/data" TESTLOGDIR="$WORK/tmp/log" \
-	JUHEID_HANG_DNS_SO="$WORK/hang_dns.so" PG_TEST_NOCLEAN= \
+	JUHEID_HANG_DNS_SO="$WORK/hang_dns.so" JUHEID_GATEWAY="${JUHEID_GATEWAY:-on}" \
+	PG_TEST_NOCLEAN= \
 	prove -v -I "$PERLDIR" -I test/t test/t/*.pl) >"$WORK/prove.out" 2>&1
 rc=$?
 grep -E '^(ok|not ok) [0-9]+|^test/t/|^Result|^Files=|Dubious|Failed' "$WORK/prove.out"

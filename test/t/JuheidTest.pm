@@ -98,6 +98,7 @@ juhe.timeout_ms = 3000
 juhe.connect_timeout_ms = 1000
 log_line_prefix = '%m [%p] '
 log_statement = none
+juhe.gateway = @{[ $ENV{JUHEID_GATEWAY} // 'on' ]}
 } . ($extra_conf // ''));
 	{
 		# the resolver shim: hang.juheid.test never resolves

@@ -1,0 +1,649 @@
+/*
+ * gateway.c
+ *		The gateway worker and the backends' side of it.
+ *
+ * Shared memory holds JUHE_GW_SLOTS request slots.  A slot moves through
+ *
+ *	FREE --backend claims--> FILLING --request copied--> SUBMITTED
+ *	  --worker takes it--> RUNNING --answer or failure--> DONE
+ *	  --backend copies the result--> FREE
+ *
+ * with two ways out for a backend that gives up (cancel, statement_timeout,
+ * an error): SUBMITTED -> FREE (never sent: nothing billed) and RUNNING ->
+ * ABANDONED, which the worker turns into FREE when the transfer ends,
+ * logging the order id if the answer was billed, so no paid answer goes
+ * unrecorded.  Every transition is a compare-and-swap on the slot's state;
+ * the owner is told by its latch, the worker by its own.
+ *
+ * The worker never blocks on one request: it is the same curl-multi engine
+ * (the resolver thread is never joined), errors of one transfer are its
+ * result, not an ERROR.  If the worker dies anyway, the postmaster starts
+ * it again; the new worker fails the requests the old one had running
+ * ("may have been billed"), and serves the ones still waiting.  A backend
+ * that hears nothing within its own limits plus a margin gives up on its
+ * own, with the same distinction.
+ *
+ * What the worker sees: a URL, an opaque (encrypted or form) body and the
+ * limits; never a name in clear in aes/rsa mode, never the settings of a
+ * session beyond what the request carries.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/procsignal.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "gateway.h"
+#include "guc.h"
+#include "response.h"
+#include "stats.h"
+
+#define JUHE_GW_SLOTS		64
+#define GW_URL_MAX			1024
+#define GW_STR_MAX			512
+#define GW_BODY_MAX			8192
+#define GW_RESP_MAX			(64 * 1024)
+#define GW_GRACE_MS			3000	/* beyond the request's own limit */
+
+bool		juhe_gateway = true;
+int			juhe_gateway_connections = 8;
+
+typedef enum GwState
+{
+	GW_FREE = 0,
+	GW_FILLING,
+	GW_SUBMITTED,
+	GW_RUNNING,
+	GW_DONE,
+	GW_ABANDONED
+} GwState;
+
+typedef struct GwSlot
+{
+	pg_atomic_uint32 state;
+	int			owner_procno;
+	int			owner_pid;
+	/* request */
+	int32		timeout_ms;
+	int32		connect_timeout_ms;
+	uint32		max_response;
+	uint32		body_len;
+	char		ca_file[GW_STR_MAX];	/* "" = system default */
+	char		proxy[GW_STR_MAX];	/* "" = none */
+	char		url[GW_URL_MAX];
+	char		body[GW_BODY_MAX];
+	/* result */
+	int32		curl_code;
+	int32		status;
+	int32		connects;
+	bool		request_complete;
+	bool		too_large;
+	int8		phase;
+	uint32		resp_len;
+	char		resp[GW_RESP_MAX + 1];
+} GwSlot;
+
+typedef struct GwShared
+{
+	slock_t		mutex;			/* worker_pid, worker_latch */
+	pid_t		worker_pid;		/* 0 while no worker runs */
+	Latch	   *worker_latch;
+	pg_atomic_uint64 started;	/* requests the worker started */
+	GwSlot		slots[JUHE_GW_SLOTS];
+} GwShared;
+
+static GwShared *gw = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* ---------------------------------------------------------------- shmem */
+
+static void
+gw_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(GwShared)));
+}
+
+static void
+gw_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	gw = ShmemInitStruct("juheid gateway", sizeof(GwShared), &found);
+	if (!found)
+	{
+		SpinLockInit(&gw->mutex);
+		gw->worker_pid = 0;
+		gw->worker_latch = NULL;
+		pg_atomic_init_u64(&gw->started, 0);
+		for (int i = 0; i < JUHE_GW_SLOTS; i++)
+			pg_atomic_init_u32(&gw->slots[i].state, GW_FREE);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+juhe_gateway_register(void)
+{
+	BackgroundWorker bgw;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = gw_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = gw_shmem_startup;
+
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = 1;
+	strlcpy(bgw.bgw_library_name, "juheid", sizeof(bgw.bgw_library_name));
+	strlcpy(bgw.bgw_function_name, "juhe_gateway_main", sizeof(bgw.bgw_function_name));
+	strlcpy(bgw.bgw_name, "juheid gateway", sizeof(bgw.bgw_name));
+	strlcpy(bgw.bgw_type, "juheid gateway", sizeof(bgw.bgw_type));
+	RegisterBackgroundWorker(&bgw);
+}
+
+static bool
+gw_cas(GwSlot *s, uint32 from, uint32 to)
+{
+	uint32		expected = from;
+
+	return pg_atomic_compare_exchange_u32(&s->state, &expected, to);
+}
+
+static bool
+owner_alive(const GwSlot *s)
+{
+	return GetPGProcByNumber(s->owner_procno)->pid == s->owner_pid;
+}
+
+static void
+wake_owner(const GwSlot *s)
+{
+	if (owner_alive(s))
+		SetLatch(&GetPGProcByNumber(s->owner_procno)->procLatch);
+}
+
+/*
+ * An answer nobody will read (its backend gave up or went away): if it
+ * was billed, its order id goes to the server log, for reconciliation.
+ */
+static void
+log_unclaimed_answer(const GwSlot *s)
+{
+	JuheAnswer	a;
+
+	if (s->curl_code != 0 || s->status < 200 || s->status > 299)
+		return;
+	if (juhe_parse_answer(s->resp, s->resp_len, &a) == JUHE_PARSE_OK &&
+		a.error_code == JUHE_CODE_BILLED)
+	{
+		for (char *p = a.orderid; *p; p++)
+			if (*p < 0x20 || *p > 0x7e)
+				*p = '?';
+		ereport(LOG,
+				errmsg("juheid: billed answer for a call that was given up"),
+				errdetail("Order id: %s.", a.has_orderid ? a.orderid : "(none)"),
+				errhidestmt(true), errhidecontext(true));
+	}
+}
+
+/* ---------------------------------------------------------------- worker */
+
+static JuheHttp gw_http[JUHE_GW_SLOTS];
+
+/* a transfer of the worker ended: hand the result to the slot's owner */
+static void
+gw_done(JuheHttp *r, void *arg)
+{
+	GwSlot	   *s = &gw->slots[r - gw_http];
+
+	s->curl_code = r->curl_code;
+	s->status = (int32) r->status;
+	s->connects = (int32) r->connects;
+	s->request_complete = r->request_complete;
+	s->too_large = r->too_large;
+	s->phase = (int8) r->phase;
+	s->resp_len = 0;
+	if (r->response)
+	{
+		s->resp_len = (uint32) Min(r->response_len, (size_t) GW_RESP_MAX);
+		memcpy(s->resp, r->response, s->resp_len);
+		explicit_bzero(r->response, r->response_len);
+		pfree(r->response);
+		r->response = NULL;
+	}
+	s->resp[s->resp_len] = '\0';
+	pg_write_barrier();
+	if (gw_cas(s, GW_RUNNING, GW_DONE))
+		wake_owner(s);
+	else if (gw_cas(s, GW_ABANDONED, GW_FILLING))
+	{
+		log_unclaimed_answer(s);
+		pg_atomic_write_u32(&s->state, GW_FREE);
+	}
+}
+
+/* take up every submitted request */
+static void
+gw_pickup(void)
+{
+	for (int i = 0; i < JUHE_GW_SLOTS; i++)
+	{
+		GwSlot	   *s = &gw->slots[i];
+		JuheHttp   *r = &gw_http[i];
+		JuheHttpOptions opts;
+
+		if (pg_atomic_read_u32(&s->state) != GW_SUBMITTED)
+			continue;
+		if (!owner_alive(s))
+		{
+			gw_cas(s, GW_SUBMITTED, GW_FREE);
+			continue;
+		}
+		if (!gw_cas(s, GW_SUBMITTED, GW_RUNNING))
+			continue;			/* its backend gave up just now */
+		pg_read_barrier();
+		memset(r, 0, sizeof(*r));
+		r->url = s->url;
+		r->body = s->body;
+		r->body_len = s->body_len;
+		opts.timeout_ms = s->timeout_ms;
+		opts.connect_timeout_ms = s->connect_timeout_ms;
+		opts.max_response_bytes = s->max_response;
+		opts.ca_file = s->ca_file[0] ? s->ca_file : NULL;
+		opts.proxy = s->proxy[0] ? s->proxy : NULL;
+		pg_atomic_fetch_add_u64(&gw->started, 1);
+		if (!juhe_http_start(r, &opts))
+			gw_done(r, NULL);
+	}
+}
+
+/*
+ * Requests a previous worker left running have an unknown fate: fail them
+ * as "may have been sent"; and free what dead backends left behind.
+ */
+static void
+gw_sweep(bool at_start)
+{
+	for (int i = 0; i < JUHE_GW_SLOTS; i++)
+	{
+		GwSlot	   *s = &gw->slots[i];
+		uint32		st = pg_atomic_read_u32(&s->state);
+
+		if (at_start && (st == GW_RUNNING || st == GW_ABANDONED))
+		{
+			s->curl_code = CURLE_RECV_ERROR;
+			s->status = 0;
+			s->connects = 0;
+			s->request_complete = true;
+			s->too_large = false;
+			s->phase = JUHE_PHASE_GATEWAY;
+			s->resp_len = 0;
+			pg_write_barrier();
+			if (gw_cas(s, GW_RUNNING, GW_DONE))
+				wake_owner(s);
+			else
+				gw_cas(s, GW_ABANDONED, GW_FREE);
+		}
+		else if (st == GW_DONE && !owner_alive(s))
+		{
+			if (gw_cas(s, GW_DONE, GW_FILLING))
+			{
+				log_unclaimed_answer(s);
+				pg_atomic_write_u32(&s->state, GW_FREE);
+			}
+		}
+	}
+}
+
+static void
+gw_report_activity(void)
+{
+	static char last[128];
+	char		now[128];
+	int			running = 0,
+				waiting = 0;
+
+	for (int i = 0; i < JUHE_GW_SLOTS; i++)
+	{
+		uint32		st = pg_atomic_read_u32(&gw->slots[i].state);
+
+		if (st == GW_RUNNING || st == GW_ABANDONED)
+			running++;
+		else if (st == GW_SUBMITTED)
+			waiting++;
+	}
+	snprintf(now, sizeof(now),
+			 "juheid gateway: %d in flight, %d waiting, %llu started, at most %d connections",
+			 running, waiting, (unsigned long long) pg_atomic_read_u64(&gw->started),
+			 juhe_gateway_connections);
+	if (strcmp(now, last) != 0)
+	{
+		pgstat_report_activity(STATE_IDLE, now);
+		strlcpy(last, now, sizeof(last));
+	}
+}
+
+static void
+gw_worker_exit(int code, Datum arg)
+{
+	SpinLockAcquire(&gw->mutex);
+	if (gw->worker_pid == MyProcPid)
+	{
+		gw->worker_pid = 0;
+		gw->worker_latch = NULL;
+	}
+	SpinLockRelease(&gw->mutex);
+}
+
+void
+juhe_gateway_main(Datum arg)
+{
+	MemoryContext loop_cxt;
+	TimestampTz last_sweep = 0;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+	/* no database: only to show up in pg_stat_activity */
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	if (gw == NULL)
+		proc_exit(1);
+	gw_sweep(true);
+	SpinLockAcquire(&gw->mutex);
+	gw->worker_pid = MyProcPid;
+	gw->worker_latch = MyLatch;
+	SpinLockRelease(&gw->mutex);
+	before_shmem_exit(gw_worker_exit, 0);
+
+	juhe_http_limit_host_connections(juhe_gateway_connections);
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "juheid gateway",
+									 ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(loop_cxt);
+
+	while (!ShutdownRequestPending)
+	{
+		TimestampTz now;
+
+		/* a DROP DATABASE waits for every process to absorb its barrier */
+		if (ProcSignalBarrierPending)
+			ProcessProcSignalBarrier();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			juhe_http_limit_host_connections(juhe_gateway_connections);
+		}
+		gw_pickup();
+		juhe_http_step();		/* waits on curl's sockets and our latch */
+		juhe_http_collect(gw_done, NULL);
+
+		now = GetCurrentTimestamp();
+		if (now - last_sweep >= USECS_PER_SEC)
+		{
+			gw_sweep(false);
+			gw_report_activity();
+			last_sweep = now;
+		}
+	}
+	/* exit code 1: the postmaster starts the worker again (unless it is
+	 * shutting down), also after pg_terminate_backend */
+	proc_exit(1);
+}
+
+/* ---------------------------------------------------------------- backend */
+
+bool
+juhe_gateway_usable(JuheHttp **reqs, int n, const JuheHttpOptions *opts)
+{
+	pid_t		pid;
+
+	if (!juhe_gateway || gw == NULL)
+		return false;
+	SpinLockAcquire(&gw->mutex);
+	pid = gw->worker_pid;
+	SpinLockRelease(&gw->mutex);
+	if (pid == 0)
+		return false;
+	if (opts->max_response_bytes > GW_RESP_MAX ||
+		(opts->ca_file && strlen(opts->ca_file) >= GW_STR_MAX) ||
+		(opts->proxy && strlen(opts->proxy) >= GW_STR_MAX))
+		return false;
+	for (int i = 0; i < n; i++)
+		if (strlen(reqs[i]->url) >= GW_URL_MAX || reqs[i]->body_len > GW_BODY_MAX)
+			return false;
+	return true;
+}
+
+static int
+gw_claim(void)
+{
+	for (int i = 0; i < JUHE_GW_SLOTS; i++)
+		if (pg_atomic_read_u32(&gw->slots[i].state) == GW_FREE &&
+			gw_cas(&gw->slots[i], GW_FREE, GW_FILLING))
+			return i;
+	return -1;
+}
+
+static void
+gw_submit(int i, const JuheHttp *r, const JuheHttpOptions *opts)
+{
+	GwSlot	   *s = &gw->slots[i];
+
+	s->owner_procno = juhe_my_procno();
+	s->owner_pid = MyProcPid;
+	s->timeout_ms = (int32) opts->timeout_ms;
+	s->connect_timeout_ms = (int32) opts->connect_timeout_ms;
+	s->max_response = (uint32) opts->max_response_bytes;
+	strlcpy(s->ca_file, opts->ca_file ? opts->ca_file : "", GW_STR_MAX);
+	strlcpy(s->proxy, opts->proxy ? opts->proxy : "", GW_STR_MAX);
+	strlcpy(s->url, r->url, GW_URL_MAX);
+	memcpy(s->body, r->body, r->body_len);
+	s->body_len = (uint32) r->body_len;
+	pg_write_barrier();
+	pg_atomic_write_u32(&s->state, GW_SUBMITTED);
+}
+
+/* the result of a DONE slot into the request, and the slot set free */
+static void
+gw_take(int i, JuheHttp *r)
+{
+	GwSlot	   *s = &gw->slots[i];
+
+	pg_read_barrier();
+	r->curl_code = s->curl_code;
+	r->status = s->status;
+	r->request_complete = s->request_complete;
+	r->too_large = s->too_large;
+	r->phase = (JuheHttpPhase) s->phase;
+	r->connects = s->connects;
+	r->response = NULL;
+	r->response_len = 0;
+	if (s->curl_code == 0)
+	{
+		r->response = palloc(s->resp_len + 1);
+		memcpy(r->response, s->resp, s->resp_len);
+		r->response[s->resp_len] = '\0';
+		r->response_len = s->resp_len;
+	}
+	juhe_stats_add(JUHE_STAT_CONNECTIONS, s->connects);
+	/* the body held the key and, in plain mode, the person */
+	explicit_bzero(s->body, s->body_len);
+	explicit_bzero(s->resp, s->resp_len);
+	pg_atomic_write_u32(&s->state, GW_FREE);
+}
+
+/* no answer from the worker in time: give the slot up, say how far it got */
+static void
+gw_give_up(int i, JuheHttp *r)
+{
+	GwSlot	   *s = &gw->slots[i];
+
+	r->response = NULL;
+	r->response_len = 0;
+	r->too_large = false;
+	r->status = 0;
+	r->connects = 0;
+	r->phase = JUHE_PHASE_GATEWAY;
+	if (gw_cas(s, GW_SUBMITTED, GW_FREE))
+	{
+		r->curl_code = CURLE_COULDNT_CONNECT;
+		r->request_complete = false;	/* never taken up: not sent */
+	}
+	else if (gw_cas(s, GW_RUNNING, GW_ABANDONED))
+	{
+		r->curl_code = CURLE_OPERATION_TIMEDOUT;
+		r->request_complete = true;		/* may have been sent */
+	}
+	else
+		gw_take(i, r);			/* it ended just now */
+}
+
+/*
+ * The backend gives up (cancel, statement_timeout, an error): requests not
+ * yet taken up are withdrawn (nothing was sent); running ones are left to
+ * the worker, which logs a billed answer's order id when it arrives;
+ * answers that already arrived are logged here.
+ */
+static void
+gw_abandon(const int *slot_of, int n)
+{
+	int			abandoned = 0;
+
+	for (int k = 0; k < n; k++)
+	{
+		int			i = slot_of[k];
+		GwSlot	   *s;
+
+		if (i < 0)
+			continue;
+		s = &gw->slots[i];
+		if (gw_cas(s, GW_SUBMITTED, GW_FREE))
+			continue;
+		if (gw_cas(s, GW_RUNNING, GW_ABANDONED))
+		{
+			abandoned++;
+			continue;
+		}
+		if (gw_cas(s, GW_DONE, GW_FILLING))
+		{
+			pg_read_barrier();
+			log_unclaimed_answer(s);
+			pg_atomic_write_u32(&s->state, GW_FREE);
+		}
+	}
+	if (abandoned > 0)
+		ereport(LOG,
+				errmsg_plural("juheid: abandoned %d request to the Juhe service after sending it",
+							  "juheid: abandoned %d requests to the Juhe service after sending them",
+							  abandoned, abandoned),
+				errdetail("The gateway worker logs the order id if a billed answer arrives."),
+				errhidestmt(true), errhidecontext(true));
+}
+
+void
+juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
+				 const JuheHttpOptions *opts, JuheHttpDone done, void *arg)
+{
+	int		   *slot_of = palloc(n * sizeof(int));
+	TimestampTz *deadline = palloc(n * sizeof(TimestampTz));
+	long		limit_ms = Max(opts->timeout_ms, opts->connect_timeout_ms) + GW_GRACE_MS;
+
+	for (int k = 0; k < n; k++)
+		slot_of[k] = -1;
+
+	PG_TRY();
+	{
+		int			next = 0;
+		int			active = 0;
+		int			finished = 0;
+
+		while (finished < n)
+		{
+			bool		progressed = false;
+			bool		submitted = false;
+			TimestampTz now;
+
+			while (active < max_parallel && next < n)
+			{
+				int			i = gw_claim();
+
+				if (i < 0)
+					break;		/* every slot busy: wait for one */
+				gw_submit(i, reqs[next], opts);
+				juhe_stats_add(JUHE_STAT_REQUESTS, 1);
+				slot_of[next] = i;
+				deadline[next] = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), limit_ms);
+				next++;
+				active++;
+				submitted = true;
+			}
+			if (submitted)
+			{
+				Latch	   *latch;
+
+				SpinLockAcquire(&gw->mutex);
+				latch = gw->worker_latch;
+				SpinLockRelease(&gw->mutex);
+				if (latch)
+					SetLatch(latch);
+			}
+
+			now = GetCurrentTimestamp();
+			for (int k = 0; k < next; k++)
+			{
+				int			i = slot_of[k];
+
+				if (i < 0)
+					continue;
+				if (pg_atomic_read_u32(&gw->slots[i].state) == GW_DONE)
+					gw_take(i, reqs[k]);
+				else if (now >= deadline[k])
+					gw_give_up(i, reqs[k]);
+				else
+					continue;
+				slot_of[k] = -1;
+				active--;
+				finished++;
+				progressed = true;
+				done(reqs[k], arg);
+			}
+
+			if (finished < n && !progressed)
+			{
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 active > 0 ? 1000 : 10,
+								 juhe_wait_event(JUHE_WAIT_REQUEST));
+				ResetLatch(MyLatch);
+			}
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	PG_CATCH();
+	{
+		gw_abandon(slot_of, n);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	pfree(slot_of);
+	pfree(deadline);
+}
