@@ -101,12 +101,20 @@ report_not_sent(int elevel, const JuheItem *it, JuheOutcome outcome, const char 
 				   "Check juhe.ca_file if the service uses a private CA, and juhe.base_url.");
 			break;
 		case JUHE_PHASE_GATEWAY:
-			REPORT(ERRCODE_JUHE_NOT_SENT,
-				   "the juheid gateway worker did not take the request up",
-				   DETAIL_N("Nothing was sent (%d attempt).",
-							"Nothing was sent (%d attempts).",
-							n, n),
-				   "Check that the worker runs (pg_stat_activity, backend_type 'juheid gateway'), or set juhe.gateway = off.");
+			if (timeout)
+				REPORT(ERRCODE_JUHE_NOT_SENT,
+					   "no connection of the juheid gateway worker came free in time",
+					   DETAIL_N("The request waited juhe.connect_timeout_ms (%d ms) for one of the worker's connections; nothing was sent (%d attempt).",
+								"The request waited juhe.connect_timeout_ms (%d ms) for one of the worker's connections; nothing was sent (%d attempts).",
+								n, cto, n),
+					   "Raise juhe.gateway_connections, or juhe.connect_timeout_ms.");
+			else
+				REPORT(ERRCODE_JUHE_NOT_SENT,
+					   "the juheid gateway worker did not take the request up",
+					   DETAIL_N("Nothing was sent (%d attempt).",
+								"Nothing was sent (%d attempts).",
+								n, n),
+					   "Check that the worker runs (pg_stat_activity, backend_type 'juheid gateway'), or set juhe.gateway = off.");
 			break;
 		case JUHE_PHASE_SEND:
 		case JUHE_PHASE_ANSWER:

@@ -80,6 +80,7 @@ typedef struct GwSlot
 	int32		connect_timeout_ms;
 	uint32		max_response;
 	uint32		body_len;
+	TimestampTz taken_at;		/* when the worker took it up */
 	char		ca_file[GW_STR_MAX];	/* "" = system default */
 	char		proxy[GW_STR_MAX];	/* "" = none */
 	char		url[GW_URL_MAX];
@@ -101,6 +102,8 @@ typedef struct GwShared
 	pid_t		worker_pid;		/* 0 while no worker runs */
 	Latch	   *worker_latch;
 	pg_atomic_uint64 started;	/* requests the worker started */
+	pg_atomic_uint64 withdrawn;	/* given up before a byte was sent */
+	pg_atomic_uint64 connections;	/* connections the worker opened */
 	GwSlot		slots[JUHE_GW_SLOTS];
 } GwShared;
 
@@ -133,6 +136,8 @@ gw_shmem_startup(void)
 		gw->worker_pid = 0;
 		gw->worker_latch = NULL;
 		pg_atomic_init_u64(&gw->started, 0);
+		pg_atomic_init_u64(&gw->withdrawn, 0);
+		pg_atomic_init_u64(&gw->connections, 0);
 		for (int i = 0; i < JUHE_GW_SLOTS; i++)
 			pg_atomic_init_u32(&gw->slots[i].state, GW_FREE);
 	}
@@ -215,6 +220,7 @@ gw_done(JuheHttp *r, void *arg)
 {
 	GwSlot	   *s = &gw->slots[r - gw_http];
 
+	pg_atomic_fetch_add_u64(&gw->connections, (uint64) r->connects);
 	s->curl_code = r->curl_code;
 	s->status = (int32) r->status;
 	s->connects = (int32) r->connects;
@@ -241,7 +247,12 @@ gw_done(JuheHttp *r, void *arg)
 	}
 }
 
-/* take up every submitted request */
+/*
+ * Take up every submitted request; withdraw those whose backend gave up
+ * before any byte of the request went out (they wait for one of the
+ * juhe.gateway_connections, or are still connecting): never sent, never
+ * billed.
+ */
 static void
 gw_pickup(void)
 {
@@ -250,8 +261,15 @@ gw_pickup(void)
 		GwSlot	   *s = &gw->slots[i];
 		JuheHttp   *r = &gw_http[i];
 		JuheHttpOptions opts;
+		uint32		st = pg_atomic_read_u32(&s->state);
 
-		if (pg_atomic_read_u32(&s->state) != GW_SUBMITTED)
+		if (st == GW_ABANDONED && juhe_http_withdraw_unsent(r))
+		{
+			pg_atomic_fetch_add_u64(&gw->withdrawn, 1);
+			gw_cas(s, GW_ABANDONED, GW_FREE);
+			continue;
+		}
+		if (st != GW_SUBMITTED)
 			continue;
 		if (!owner_alive(s))
 		{
@@ -261,6 +279,7 @@ gw_pickup(void)
 		if (!gw_cas(s, GW_SUBMITTED, GW_RUNNING))
 			continue;			/* its backend gave up just now */
 		pg_read_barrier();
+		s->taken_at = GetCurrentTimestamp();
 		memset(r, 0, sizeof(*r));
 		r->url = s->url;
 		r->body = s->body;
@@ -273,6 +292,37 @@ gw_pickup(void)
 		pg_atomic_fetch_add_u64(&gw->started, 1);
 		if (!juhe_http_start(r, &opts))
 			gw_done(r, NULL);
+	}
+}
+
+/*
+ * libcurl does not time out a transfer that waits for one of the
+ * juhe.gateway_connections: a request still unsent after its
+ * juhe.connect_timeout_ms is withdrawn here and failed as "not sent".
+ */
+static void
+gw_expire_queued(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	for (int i = 0; i < JUHE_GW_SLOTS; i++)
+	{
+		GwSlot	   *s = &gw->slots[i];
+		JuheHttp   *r = &gw_http[i];
+
+		if (pg_atomic_read_u32(&s->state) != GW_RUNNING ||
+			now < TimestampTzPlusMilliseconds(s->taken_at, s->connect_timeout_ms) ||
+			!juhe_http_withdraw_unsent(r))
+			continue;
+		pg_atomic_fetch_add_u64(&gw->withdrawn, 1);
+		r->curl_code = CURLE_OPERATION_TIMEDOUT;
+		r->status = 0;
+		r->connects = 0;
+		r->request_complete = false;
+		r->too_large = false;
+		r->phase = JUHE_PHASE_GATEWAY;
+		r->response = NULL;
+		gw_done(r, NULL);
 	}
 }
 
@@ -317,8 +367,8 @@ gw_sweep(bool at_start)
 static void
 gw_report_activity(void)
 {
-	static char last[128];
-	char		now[128];
+	static char last[256];
+	char		now[256];
 	int			running = 0,
 				waiting = 0;
 
@@ -332,8 +382,11 @@ gw_report_activity(void)
 			waiting++;
 	}
 	snprintf(now, sizeof(now),
-			 "juheid gateway: %d in flight, %d waiting, %llu started, at most %d connections",
-			 running, waiting, (unsigned long long) pg_atomic_read_u64(&gw->started),
+			 "juheid gateway: %d in flight, %d waiting; %llu requests started, %llu withdrawn unsent; %llu connections opened (at most %d at once)",
+			 running, waiting,
+			 (unsigned long long) pg_atomic_read_u64(&gw->started),
+			 (unsigned long long) pg_atomic_read_u64(&gw->withdrawn),
+			 (unsigned long long) pg_atomic_read_u64(&gw->connections),
 			 juhe_gateway_connections);
 	if (strcmp(now, last) != 0)
 	{
@@ -396,6 +449,7 @@ juhe_gateway_main(Datum arg)
 		gw_pickup();
 		juhe_http_step();		/* waits on curl's sockets and our latch */
 		juhe_http_collect(gw_done, NULL);
+		gw_expire_queued();
 
 		now = GetCurrentTimestamp();
 		if (now - last_sweep >= USECS_PER_SEC)
@@ -552,12 +606,22 @@ gw_abandon(const int *slot_of, int n)
 		}
 	}
 	if (abandoned > 0)
+	{
+		Latch	   *latch;
+
+		/* the worker withdraws those not sent yet */
+		SpinLockAcquire(&gw->mutex);
+		latch = gw->worker_latch;
+		SpinLockRelease(&gw->mutex);
+		if (latch)
+			SetLatch(latch);
 		ereport(LOG,
-				errmsg_plural("juheid: abandoned %d request to the Juhe service after sending it",
-							  "juheid: abandoned %d requests to the Juhe service after sending them",
+				errmsg_plural("juheid: gave up %d request handed to the gateway worker",
+							  "juheid: gave up %d requests handed to the gateway worker",
 							  abandoned, abandoned),
-				errdetail("The gateway worker logs the order id if a billed answer arrives."),
+				errdetail("Those not yet sent are withdrawn; for the others the worker logs the order id if a billed answer arrives."),
 				errhidestmt(true), errhidecontext(true));
+	}
 }
 
 void
@@ -566,7 +630,8 @@ juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
 {
 	int		   *slot_of = palloc(n * sizeof(int));
 	TimestampTz *deadline = palloc(n * sizeof(TimestampTz));
-	long		limit_ms = Max(opts->timeout_ms, opts->connect_timeout_ms) + GW_GRACE_MS;
+	/* waiting for a connection, then the transfer, then a margin */
+	long		limit_ms = opts->connect_timeout_ms + opts->timeout_ms + GW_GRACE_MS;
 
 	for (int k = 0; k < n; k++)
 		slot_of[k] = -1;

@@ -501,6 +501,18 @@ juhe_http_collect(JuheHttpDone done, void *arg)
 	return finished;
 }
 
+bool
+juhe_http_withdraw_unsent(JuheHttp *r)
+{
+	if (r->easy == NULL || r->body_pos > 0)
+		return false;
+	curl_multi_remove_handle(multi, r->easy);
+	pool_put(r->easy, false);
+	r->easy = NULL;
+	free_buffer(r);
+	return true;
+}
+
 void
 juhe_http_limit_host_connections(long n)
 {

@@ -93,6 +93,13 @@ extern void juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 extern bool juhe_http_start(JuheHttp *r, const JuheHttpOptions *opts);
 extern void juhe_http_step(void);
 extern int	juhe_http_collect(JuheHttpDone done, void *arg);
+/*
+ * Withdraw a running transfer if not one byte of its body has gone to
+ * libcurl yet (it waits for a connection, or is connecting): true if it
+ * was withdrawn, and then nothing of it can have reached the service.
+ */
+extern bool juhe_http_withdraw_unsent(JuheHttp *r);
+
 /* at most n connections to one host; more requests wait in curl's queue */
 extern void juhe_http_limit_host_connections(long n);
 
