@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/connection_reuse.sh -- what a call costs, in round trips, depending
-# on the state of the connection to the service: the baseline the gateway
-# worker (issue 10) is to improve on.
+# on the state of the connection to the service, with the gateway worker
+# (juhe.gateway = on) and without (off), in one run.
 #
 # The mock serves HTTPS with a 3 s keep-alive timeout (like a web server's);
 # bench/delay_proxy.py puts it DELAY_MS (default 10) away each way, so one
@@ -10,11 +10,14 @@
 #   warm       the backend called within the keep-alive time
 #   idle       the server closed the idle connection (> 3 s): new TCP,
 #              resumed TLS
-#   new        first call in a new backend: new TCP, full TLS
-#   20 x 2 s   20 backends each calling every INTERVAL s (default 2): p50,
+#   new        first call in a new backend, one a second (so the gateway's
+#              connection stays warm; a direct call has no connection)
+#   many       20 backends each calling every INTERVAL s (default 2): p50,
 #              p90, and the connections the service saw
+#   handoff    on loopback without the proxy, one backend, back to back: the
+#              cost of handing a request to the worker, in microseconds
 # Starts the throw-away cluster and mock (test/harness.sh); stops both and
-# the proxy when done.  Not part of the test suite.
+# the proxy when done.  Not part of the test suite.  About 3 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DELAY_MS=${DELAY_MS:-10}
@@ -44,6 +47,7 @@ max_connections = 40
 CONF
 as_pg "$PGBIN/pg_ctl" -D "$HARNESS_DIR/data" -w restart >/dev/null
 RTT=$(echo "2 * $DELAY_MS" | bc -l)
+declare -A conns
 Q="psql -X -q -At -d postgres"
 
 $Q <<'SQL'
@@ -66,31 +70,49 @@ END $$;
 SQL
 
 echo "delay proxy: ${DELAY_MS} ms each way, RTT ${RTT} ms; server keep-alive 3 s"
-# warm: one backend, back to back (the first call, which connects, is dropped)
-$Q -c "SELECT timed_call()" -c "CALL calls('warm', 30, 0)" >/dev/null
-# idle: the server closes the connection between calls
-$Q -c "SELECT timed_call()" -c "CALL calls('idle', 5, 3.5)" >/dev/null
-# new: a new backend for every call
-for _ in $(seq 1 10); do
-	$Q -c "INSERT INTO timings SELECT 'new', timed_call()" >/dev/null
-	sleep 3.5
+for mode in off on; do
+	$Q -c "ALTER SYSTEM SET juhe.gateway = $mode" -c "SELECT pg_reload_conf()" >/dev/null
+	sleep 1
+	# warm: one backend, back to back (the first call, which connects, is dropped)
+	$Q -c "SELECT timed_call()" -c "CALL calls('warm $mode', 30, 0)" >/dev/null
+	# idle: the server closes the connection between calls
+	$Q -c "SELECT timed_call()" -c "CALL calls('idle $mode', 5, 3.5)" >/dev/null
+	# new: a new backend for every call
+	$Q -c "SELECT timed_call()" >/dev/null
+	for _ in $(seq 1 10); do
+		$Q -c "INSERT INTO timings SELECT 'new $mode', timed_call()" >/dev/null
+		sleep 1
+	done
+	# many backends, each calling every INTERVAL seconds
+	curl -s --noproxy '*' -o /dev/null -X POST "$JUHE_MOCK_URL/_reset"
+	pids=()
+	for b in $(seq 1 "$BACKENDS"); do
+		sleep "$(echo "$INTERVAL / $BACKENDS" | bc -l)"
+		$Q -c "CALL calls('many $mode', $ROUNDS, $INTERVAL)" >/dev/null &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	conns[$mode]=$(curl -s --noproxy '*' "$JUHE_MOCK_URL/_stats" | sed -n 's/.*"connections":\([0-9]*\).*/\1/p')
+	# handoff: loopback, no proxy
+	$Q -c "SET juhe.base_url = '$JUHE_MOCK_URL'" -c "SELECT timed_call()" \
+		-c "CALL calls('loop $mode', 2000, 0)" >/dev/null
 done
-# many backends, each calling every INTERVAL seconds
-curl -s --noproxy '*' -o /dev/null -X POST "$JUHE_MOCK_URL/_reset"
-pids=()
-for b in $(seq 1 "$BACKENDS"); do
-	sleep "$(echo "$INTERVAL / $BACKENDS" | bc -l)"
-	$Q -c "CALL calls('many', $ROUNDS, $INTERVAL)" >/dev/null &
-	pids+=($!)
-done
-wait "${pids[@]}"
-CONNS=$(curl -s --noproxy '*' "$JUHE_MOCK_URL/_stats" | sed -n 's/.*"connections":\([0-9]*\).*/\1/p')
 
 $Q -F ' | ' <<SQL
-SELECT rpad(what, 6) AS what, count(*) AS calls,
-       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1) AS p50_ms,
-       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) / $RTT)::numeric, 2) AS p50_rtt,
-       round((percentile_cont(0.9) WITHIN GROUP (ORDER BY ms) / $RTT)::numeric, 2) AS p90_rtt
-  FROM timings GROUP BY what ORDER BY min(ctid);
+SELECT rpad(split_part(what, ' ', 1), 5) AS what,
+       count(*) FILTER (WHERE what LIKE '% off') AS n,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE what LIKE '% off') / $RTT)::numeric, 2) AS off_p50_rtt,
+       round((percentile_cont(0.9) WITHIN GROUP (ORDER BY ms) FILTER (WHERE what LIKE '% off') / $RTT)::numeric, 2) AS off_p90_rtt,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE what LIKE '% on') / $RTT)::numeric, 2) AS on_p50_rtt,
+       round((percentile_cont(0.9) WITHIN GROUP (ORDER BY ms) FILTER (WHERE what LIKE '% on') / $RTT)::numeric, 2) AS on_p90_rtt,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE what LIKE '% off') /
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE what LIKE '% on'))::numeric, 2) AS off_over_on
+  FROM timings WHERE what NOT LIKE 'loop%'
+ GROUP BY 1 ORDER BY min(ctid);
+SELECT 'handoff' AS what,
+       round((avg(ms) FILTER (WHERE what = 'loop off') * 1000)::numeric) AS off_us_per_call,
+       round((avg(ms) FILTER (WHERE what = 'loop on') * 1000)::numeric) AS on_us_per_call,
+       round(((avg(ms) FILTER (WHERE what = 'loop on') - avg(ms) FILTER (WHERE what = 'loop off')) * 1000)::numeric) AS added_us
+  FROM timings;
 SQL
-echo "many: $BACKENDS backends every ${INTERVAL} s opened $CONNS connections to the service"
+echo "many: $BACKENDS backends every ${INTERVAL} s opened ${conns[off]} connections to the service with the gateway off, ${conns[on]} with it on"

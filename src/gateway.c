@@ -173,6 +173,31 @@ gw_cas(GwSlot *s, uint32 from, uint32 to)
 	return pg_atomic_compare_exchange_u32(&s->state, &expected, to);
 }
 
+/* wipe what the slot held (the body has the key) and set it free */
+static void
+gw_wipe_and_free(GwSlot *s)
+{
+	explicit_bzero(s->body, s->body_len);
+	explicit_bzero(s->resp, s->resp_len);
+	s->body_len = 0;
+	s->resp_len = 0;
+	pg_write_barrier();
+	pg_atomic_write_u32(&s->state, GW_FREE);
+}
+
+/* from -> FREE, wiped on the way (through FILLING, so nobody claims it
+ * before it is clean) */
+static bool
+gw_release(GwSlot *s, uint32 from)
+{
+	uint32		expected = from;
+
+	if (!pg_atomic_compare_exchange_u32(&s->state, &expected, GW_FILLING))
+		return false;
+	gw_wipe_and_free(s);
+	return true;
+}
+
 static bool
 owner_alive(const GwSlot *s)
 {
@@ -243,7 +268,7 @@ gw_done(JuheHttp *r, void *arg)
 	else if (gw_cas(s, GW_ABANDONED, GW_FILLING))
 	{
 		log_unclaimed_answer(s);
-		pg_atomic_write_u32(&s->state, GW_FREE);
+		gw_wipe_and_free(s);
 	}
 }
 
@@ -266,14 +291,14 @@ gw_pickup(void)
 		if (st == GW_ABANDONED && juhe_http_withdraw_unsent(r))
 		{
 			pg_atomic_fetch_add_u64(&gw->withdrawn, 1);
-			gw_cas(s, GW_ABANDONED, GW_FREE);
+			gw_release(s, GW_ABANDONED);
 			continue;
 		}
 		if (st != GW_SUBMITTED)
 			continue;
 		if (!owner_alive(s))
 		{
-			gw_cas(s, GW_SUBMITTED, GW_FREE);
+			gw_release(s, GW_SUBMITTED);
 			continue;
 		}
 		if (!gw_cas(s, GW_SUBMITTED, GW_RUNNING))
@@ -351,14 +376,14 @@ gw_sweep(bool at_start)
 			if (gw_cas(s, GW_RUNNING, GW_DONE))
 				wake_owner(s);
 			else
-				gw_cas(s, GW_ABANDONED, GW_FREE);
+				gw_release(s, GW_ABANDONED);
 		}
 		else if (st == GW_DONE && !owner_alive(s))
 		{
 			if (gw_cas(s, GW_DONE, GW_FILLING))
 			{
 				log_unclaimed_answer(s);
-				pg_atomic_write_u32(&s->state, GW_FREE);
+				gw_wipe_and_free(s);
 			}
 		}
 	}
@@ -541,9 +566,8 @@ gw_take(int i, JuheHttp *r)
 	}
 	juhe_stats_add(JUHE_STAT_CONNECTIONS, s->connects);
 	/* the body held the key and, in plain mode, the person */
-	explicit_bzero(s->body, s->body_len);
-	explicit_bzero(s->resp, s->resp_len);
-	pg_atomic_write_u32(&s->state, GW_FREE);
+	pg_atomic_write_u32(&s->state, GW_FILLING);
+	gw_wipe_and_free(s);
 }
 
 /* no answer from the worker in time: give the slot up, say how far it got */
@@ -558,7 +582,7 @@ gw_give_up(int i, JuheHttp *r)
 	r->status = 0;
 	r->connects = 0;
 	r->phase = JUHE_PHASE_GATEWAY;
-	if (gw_cas(s, GW_SUBMITTED, GW_FREE))
+	if (gw_release(s, GW_SUBMITTED))
 	{
 		r->curl_code = CURLE_COULDNT_CONNECT;
 		r->request_complete = false;	/* never taken up: not sent */
@@ -591,7 +615,7 @@ gw_abandon(const int *slot_of, int n)
 		if (i < 0)
 			continue;
 		s = &gw->slots[i];
-		if (gw_cas(s, GW_SUBMITTED, GW_FREE))
+		if (gw_release(s, GW_SUBMITTED))
 			continue;
 		if (gw_cas(s, GW_RUNNING, GW_ABANDONED))
 		{
@@ -602,7 +626,7 @@ gw_abandon(const int *slot_of, int n)
 		{
 			pg_read_barrier();
 			log_unclaimed_answer(s);
-			pg_atomic_write_u32(&s->state, GW_FREE);
+			gw_wipe_and_free(s);
 		}
 	}
 	if (abandoned > 0)
