@@ -407,12 +407,12 @@ gw_report_activity(void)
 			waiting++;
 	}
 	snprintf(now, sizeof(now),
-			 "juheid gateway: %d in flight, %d waiting; %llu requests started, %llu withdrawn unsent; %llu connections opened (at most %d at once)",
+			 "juheid gateway: %d connections open (at most %d), %d requests in flight, %d waiting; %llu started, %llu withdrawn unsent; %llu connections opened",
+			 juhe_http_open_connections(), juhe_gateway_connections,
 			 running, waiting,
 			 (unsigned long long) pg_atomic_read_u64(&gw->started),
 			 (unsigned long long) pg_atomic_read_u64(&gw->withdrawn),
-			 (unsigned long long) pg_atomic_read_u64(&gw->connections),
-			 juhe_gateway_connections);
+			 (unsigned long long) pg_atomic_read_u64(&gw->connections));
 	if (strcmp(now, last) != 0)
 	{
 		pgstat_report_activity(STATE_IDLE, now);

@@ -40,6 +40,7 @@ static int	pool_len = 0;
 static WatchedSocket watched[MAX_SOCKETS];
 static int	nwatched = 0;
 static long timer_ms = -1;
+static int	open_sockets = 0;	/* connections open right now */
 
 static WaitEventSet *current_set = NULL;
 
@@ -159,6 +160,30 @@ write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
+/* count the connections this process has open (libcurl's own socket calls) */
+static curl_socket_t
+opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	curl_socket_t s = socket(addr->family, addr->socktype, addr->protocol);
+
+	if (s != CURL_SOCKET_BAD)
+		open_sockets++;
+	return s;
+}
+
+static int
+closesocket_cb(void *clientp, curl_socket_t s)
+{
+	open_sockets--;
+	return close(s);
+}
+
+int
+juhe_http_open_connections(void)
+{
+	return open_sockets;
+}
+
 /* the request body, from the caller's buffer */
 static size_t
 read_cb(char *dest, size_t size, size_t nitems, void *userp)
@@ -251,6 +276,8 @@ start_transfer(JuheHttp *r, const JuheHttpOptions *opts)
 	SET(CURLOPT_TIMEOUT_MS, opts->timeout_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, opts->connect_timeout_ms);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
+	SET(CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
 	SET(CURLOPT_USERAGENT, "juheid/" EXTVERSION);
 	SET(CURLOPT_HTTPHEADER, headers);
 	SET(CURLOPT_POST, 1L);

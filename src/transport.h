@@ -100,6 +100,9 @@ extern int	juhe_http_collect(JuheHttpDone done, void *arg);
  */
 extern bool juhe_http_withdraw_unsent(JuheHttp *r);
 
+/* connections this process has open right now */
+extern int	juhe_http_open_connections(void);
+
 /* at most n connections to one host; more requests wait in curl's queue */
 extern void juhe_http_limit_host_connections(long n);
 

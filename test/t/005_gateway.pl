@@ -146,6 +146,20 @@ is($answered, 64, '64 backends at once: all answered');
 is(mock_stats()->{requests}, 64, '64 requests');
 cmp_ok(mock_stats()->{connections}, '<=', 8, 'over at most juhe.gateway_connections connections');
 ok(!$node->log_contains(qr/terminated by signal|reinitializing/), 'nothing crashed');
-
+like($node->safe_psql('postgres',
+		"SELECT query FROM pg_stat_activity WHERE backend_type = 'juheid gateway'"),
+	qr/^juheid gateway: \d+ connections open \(at most 8\), \d+ requests in flight, \d+ waiting; \d+ started/,
+	'the worker shows its state in pg_stat_activity');
 $node->stop;
+
+# without shared_preload_libraries there is no worker: calls go direct
+my $plain = juheid_node('nopreload',
+	"shared_preload_libraries = ''\nsession_preload_libraries = 'juheid'\n");
+is($plain->safe_psql('postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'juheid gateway'"),
+	'0', 'no worker without shared_preload_libraries');
+is($plain->safe_psql('postgres',
+		"SELECT (juhe_verify('张三', '11010519491231002X')).res; SELECT connections FROM juhe_backend_stats()"),
+	"1\n1", 'the call goes direct (this backend opened the connection)');
+$plain->stop;
 done_testing();
