@@ -56,6 +56,9 @@
 #define GW_BODY_MAX			8192
 #define GW_RESP_MAX			(64 * 1024)
 #define GW_GRACE_MS			3000	/* beyond the request's own limit */
+#define GW_QUEUE_GRACE_MS	200		/* lets libcurl's own connect timeout
+									 * speak first for a transfer that is
+									 * connecting rather than queued */
 
 bool		juhe_gateway = true;
 int			juhe_gateway_connections = 8;
@@ -336,7 +339,7 @@ gw_expire_queued(void)
 		JuheHttp   *r = &gw_http[i];
 
 		if (pg_atomic_read_u32(&s->state) != GW_RUNNING ||
-			now < TimestampTzPlusMilliseconds(s->taken_at, s->connect_timeout_ms) ||
+			now < TimestampTzPlusMilliseconds(s->taken_at, s->connect_timeout_ms + GW_QUEUE_GRACE_MS) ||
 			!juhe_http_withdraw_unsent(r))
 			continue;
 		pg_atomic_fetch_add_u64(&gw->withdrawn, 1);
