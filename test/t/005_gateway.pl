@@ -146,6 +146,11 @@ is($answered, 64, '64 backends at once: all answered');
 is(mock_stats()->{requests}, 64, '64 requests');
 cmp_ok(mock_stats()->{connections}, '<=', 8, 'over at most juhe.gateway_connections connections');
 ok(!$node->log_contains(qr/terminated by signal|reinitializing/), 'nothing crashed');
+# the worker absorbs the barriers DROP DATABASE waits for
+$node->safe_psql('postgres', 'CREATE DATABASE scratch');
+my $t1 = Time::HiRes::time();
+$node->safe_psql('postgres', 'DROP DATABASE scratch');
+cmp_ok(elapsed_since($t1), '<', 5, 'DROP DATABASE does not wait on the worker');
 like($node->safe_psql('postgres',
 		"SELECT query FROM pg_stat_activity WHERE backend_type = 'juheid gateway'"),
 	qr/^juheid gateway: \d+ connections open \(at most 8\), \d+ requests in flight, \d+ waiting; \d+ started/,
