@@ -59,12 +59,20 @@ valid_utf8(const char *s, size_t len)
 }
 
 /* the database holds UTF-8 (or bytes we take as UTF-8) */
-static bool
-db_is_utf8(void)
+bool
+juhe_db_is_utf8(void)
 {
 	int			enc = GetDatabaseEncoding();
 
 	return enc == PG_UTF8 || enc == PG_SQL_ASCII;
+}
+
+void
+juhe_ascii_printable(char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char) s[i] < 0x20 || (unsigned char) s[i] > 0x7e)
+			s[i] = '?';
 }
 
 char *
@@ -75,7 +83,7 @@ juhe_server_to_utf8(const char *s, size_t len, size_t *outlen)
 		*outlen = 0;
 		return pstrdup("");
 	}
-	if (db_is_utf8())
+	if (juhe_db_is_utf8())
 	{
 		if (!valid_utf8(s, len))
 			return NULL;
@@ -92,7 +100,7 @@ juhe_utf8_to_server(const char *s, size_t len, size_t *outlen)
 {
 	if (!valid_utf8(s, len))
 		return NULL;
-	if (len == 0 || db_is_utf8())
+	if (len == 0 || juhe_db_is_utf8())
 	{
 		*outlen = len;
 		return pnstrdup(s, len);

@@ -21,6 +21,16 @@ extern char *juhe_server_to_utf8(const char *s, size_t len, size_t *outlen);
  */
 extern char *juhe_utf8_to_server(const char *s, size_t len, size_t *outlen);
 
+/* true if the database holds UTF-8 (or bytes taken as UTF-8: SQL_ASCII) */
+extern bool juhe_db_is_utf8(void);
+
+/*
+ * Every byte outside printable ASCII becomes '?', in place: for order ids
+ * in log lines written where no encoding conversion may run (catalog
+ * access is impossible while a transaction aborts).
+ */
+extern void juhe_ascii_printable(char *s, size_t len);
+
 /*
  * A string from the service, in the database encoding.  Never fails:
  * invalid UTF-8 and characters the database cannot hold become '?'.  Every

@@ -45,6 +45,7 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "encoding.h"
 #include "gateway.h"
 #include "guc.h"
 #include "response.h"
@@ -228,14 +229,24 @@ log_unclaimed_answer(const GwSlot *s)
 	if (juhe_parse_answer(s->resp, s->resp_len, &a) == JUHE_PARSE_OK &&
 		a.error_code == JUHE_CODE_BILLED)
 	{
-		for (char *p = a.orderid; *p; p++)
-			if (*p < 0x20 || *p > 0x7e)
-				*p = '?';
+		juhe_ascii_printable(a.orderid, strlen(a.orderid));
 		ereport(LOG,
 				errmsg("juheid: billed answer for a call that was given up"),
 				errdetail("Order id: %s.", a.has_orderid ? a.orderid : "(none)"),
 				errhidestmt(true), errhidecontext(true));
 	}
+}
+
+/* an answer nobody will claim (from DONE or ABANDONED): logged, wiped, freed */
+static bool
+gw_discard(GwSlot *s, uint32 from)
+{
+	if (!gw_cas(s, from, GW_FILLING))
+		return false;
+	pg_read_barrier();
+	log_unclaimed_answer(s);
+	gw_wipe_and_free(s);
+	return true;
 }
 
 /* ---------------------------------------------------------------- worker */
@@ -268,11 +279,8 @@ gw_done(JuheHttp *r, void *arg)
 	pg_write_barrier();
 	if (gw_cas(s, GW_RUNNING, GW_DONE))
 		wake_owner(s);
-	else if (gw_cas(s, GW_ABANDONED, GW_FILLING))
-	{
-		log_unclaimed_answer(s);
-		gw_wipe_and_free(s);
-	}
+	else
+		gw_discard(s, GW_ABANDONED);
 }
 
 /*
@@ -382,13 +390,7 @@ gw_sweep(bool at_start)
 				gw_release(s, GW_ABANDONED);
 		}
 		else if (st == GW_DONE && !owner_alive(s))
-		{
-			if (gw_cas(s, GW_DONE, GW_FILLING))
-			{
-				log_unclaimed_answer(s);
-				gw_wipe_and_free(s);
-			}
-		}
+			gw_discard(s, GW_DONE);
 	}
 }
 
@@ -516,6 +518,18 @@ juhe_gateway_usable(JuheHttp **reqs, int n, const JuheHttpOptions *opts)
 	return true;
 }
 
+static void
+wake_worker(void)
+{
+	Latch	   *latch;
+
+	SpinLockAcquire(&gw->mutex);
+	latch = gw->worker_latch;
+	SpinLockRelease(&gw->mutex);
+	if (latch)
+		SetLatch(latch);
+}
+
 static int
 gw_claim(void)
 {
@@ -625,23 +639,11 @@ gw_abandon(const int *slot_of, int n)
 			abandoned++;
 			continue;
 		}
-		if (gw_cas(s, GW_DONE, GW_FILLING))
-		{
-			pg_read_barrier();
-			log_unclaimed_answer(s);
-			gw_wipe_and_free(s);
-		}
+		gw_discard(s, GW_DONE);
 	}
 	if (abandoned > 0)
 	{
-		Latch	   *latch;
-
-		/* the worker withdraws those not sent yet */
-		SpinLockAcquire(&gw->mutex);
-		latch = gw->worker_latch;
-		SpinLockRelease(&gw->mutex);
-		if (latch)
-			SetLatch(latch);
+		wake_worker();			/* it withdraws those not sent yet */
 		ereport(LOG,
 				errmsg_plural("juheid: gave up %d request handed to the gateway worker",
 							  "juheid: gave up %d requests handed to the gateway worker",
@@ -690,15 +692,7 @@ juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
 				submitted = true;
 			}
 			if (submitted)
-			{
-				Latch	   *latch;
-
-				SpinLockAcquire(&gw->mutex);
-				latch = gw->worker_latch;
-				SpinLockRelease(&gw->mutex);
-				if (latch)
-					SetLatch(latch);
-			}
+				wake_worker();
 
 			now = GetCurrentTimestamp();
 			for (int k = 0; k < next; k++)

@@ -16,6 +16,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "encoding.h"
 #include "memo.h"
 #include "stats.h"
 
@@ -62,13 +63,7 @@ log_discarded_answers(void)
 		}
 		w = snprintf(ids + used, sizeof(ids) - used, "%s%s",
 					 listed ? ", " : "", e->answer.orderid);
-		/*
-		 * printable ASCII only: no encoding conversion (catalog access) is
-		 * possible while the transaction aborts
-		 */
-		for (size_t k = used; k < used + w; k++)
-			if (ids[k] < 0x20 || ids[k] > 0x7e)
-				ids[k] = '?';
+		juhe_ascii_printable(ids + used, w);
 		used += w;
 		listed++;
 	}

@@ -51,16 +51,6 @@ static const Oid info_types[JUHE_INFO_NATTS] = {
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, DATEOID, TEXTOID, INT4OID
 };
 
-/* true if database strings can be handed to the UTF-8 code unchanged */
-static inline bool
-db_is_utf8(void)
-{
-	int			enc = GetDatabaseEncoding();
-
-	/* SQL_ASCII: bytes are passed through; the C code checks UTF-8 */
-	return enc == PG_UTF8 || enc == PG_SQL_ASCII;
-}
-
 /* argument as UTF-8 (not necessarily NUL-terminated); NULL if impossible */
 static const char *
 arg_utf8(text *t, size_t *len)
@@ -68,7 +58,7 @@ arg_utf8(text *t, size_t *len)
 	const char *p = VARDATA_ANY(t);
 	size_t		n = VARSIZE_ANY_EXHDR(t);
 
-	if (db_is_utf8())
+	if (juhe_db_is_utf8())
 	{
 		*len = n;
 		return p;
@@ -83,7 +73,7 @@ result_text(const char *utf8)
 	size_t		len = strlen(utf8);
 	char	   *s;
 
-	if (db_is_utf8())
+	if (juhe_db_is_utf8())
 		return cstring_to_text_with_len(utf8, len);
 	s = juhe_utf8_to_server(utf8, len, &len);
 	if (s == NULL)
