@@ -504,20 +504,18 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_special(
                 last, 302, "{}", "application/json",
                 extra=(("Location", "http://127.0.0.1:1/stolen"),))
+        busy = lambda status, extra=(): self.send_special(
+            last, status, '{"reason":"busy","result":null,"error_code":%d}' % status,
+            "application/json", extra=extra)
         if kind in ("http503", "http429"):
-            status = 503 if kind == "http503" else 429
-            return self.send_special(
-                last, status, '{"reason":"busy","result":null,"error_code":%d}' % status,
-                "application/json", extra=(("Retry-After", "1"),))
+            return busy(503 if kind == "http503" else 429, (("Retry-After", "1"),))
         if kind == "http503_once":
             key = (path, idcard)
             with STATE.lock:
                 first = key not in STATE.seen
                 STATE.seen.add(key)
             if first:
-                return self.send_special(
-                    last, 503, '{"reason":"busy","result":null,"error_code":503}',
-                    "application/json")
+                return busy(503)
             return ok(res=1)
         if kind == "bad_utf8":
             # a billed answer whose order id and reason are not valid UTF-8

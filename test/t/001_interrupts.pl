@@ -6,7 +6,6 @@ use strict;
 use warnings;
 use FindBin;
 use lib $FindBin::RealBin;
-use IPC::Run;
 use Time::HiRes;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -17,19 +16,6 @@ my $node = juheid_node('interrupts');
 my $pm_pid = $node->safe_psql('postgres', 'SELECT pid FROM pg_stat_activity WHERE backend_type = \'checkpointer\'');
 my $version = $node->safe_psql('postgres', 'SHOW server_version_num');
 my $wait_event = $version >= 170000 ? 'JuheidRequest' : 'Extension';
-
-# run $sql in a background psql named $app; returns the IPC::Run handle
-# and references to its output
-sub start_call
-{
-	my ($app, $sql) = @_;
-	my ($out, $err) = ('', '');
-	local $ENV{PGAPPNAME} = $app;
-	my $h = IPC::Run::start(
-		[ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c', $sql ],
-		'>', \$out, '2>', \$err);
-	return ($h, \$out, \$err);
-}
 
 sub wait_until_waiting
 {
@@ -47,7 +33,7 @@ my %cases = (
 for my $what (sort keys %cases)
 {
 	(my $app = "cancel $what") =~ s/ /_/g;
-	my ($h, $out, $err) = start_call($app, "SET juhe.timeout_ms = 60000; $cases{$what}");
+	my ($h, $out, $err) = start_call($node, $app, "SET juhe.timeout_ms = 60000; $cases{$what}");
 	ok(wait_until_waiting($app), "$what: the backend waits");
 	is($node->safe_psql('postgres',
 			"SELECT wait_event FROM pg_stat_activity WHERE application_name = '$app'"),
@@ -64,7 +50,7 @@ for my $what (sort keys %cases)
 for my $what (sort keys %cases)
 {
 	(my $app = "terminate $what") =~ s/ /_/g;
-	my ($h, $out, $err) = start_call($app, "SET juhe.timeout_ms = 60000; $cases{$what}");
+	my ($h, $out, $err) = start_call($node, $app, "SET juhe.timeout_ms = 60000; $cases{$what}");
 	ok(wait_until_waiting($app), "$what: the backend waits");
 	my $pid = $node->safe_psql('postgres',
 		"SELECT pid FROM pg_stat_activity WHERE application_name = '$app'");

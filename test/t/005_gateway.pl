@@ -6,7 +6,6 @@ use strict;
 use warnings;
 use FindBin;
 use lib $FindBin::RealBin;
-use IPC::Run;
 use Time::HiRes;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -26,16 +25,6 @@ sub worker_pid
 		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'juheid gateway'");
 }
 
-sub start_call
-{
-	my ($app, $sql) = @_;
-	my ($out, $err) = ('', '');
-	local $ENV{PGAPPNAME} = $app;
-	my $h = IPC::Run::start(
-		[ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c', $sql ],
-		'>', \$out, '2>', \$err);
-	return ($h, \$out, \$err);
-}
 
 ok($node->poll_query_until('postgres',
 		"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'juheid gateway'"),
@@ -54,7 +43,7 @@ cmp_ok(mock_stats()->{connections}, '<=', 1, 'over at most one connection');
 # one slow request holds the only connection; a second request waits in
 # the worker; cancelling its backend withdraws it: the service never sees it
 mock_reset();
-my ($slow, $slow_out, $slow_err) = start_call('slow',
+my ($slow, $slow_out, $slow_err) = start_call($node, 'slow',
 	"SET juhe.timeout_ms = 2500; SELECT juhe_verify('测试', '110101200001012016')");
 for (1 .. 50)
 {
@@ -62,7 +51,7 @@ for (1 .. 50)
 	Time::HiRes::usleep(100_000);
 }
 is(mock_stats()->{requests}, 1, 'the slow request reached the service');
-my ($queued, $q_out, $q_err) = start_call('queued',
+my ($queued, $q_out, $q_err) = start_call($node, 'queued',
 	"SELECT juhe_verify('李四', '440304198808081238')");
 ok($node->poll_query_until('postgres',
 		"SELECT wait_event_type = 'Extension' FROM pg_stat_activity WHERE application_name = 'queued'"),
@@ -81,7 +70,7 @@ is(mock_stats()->{requests}, 2, 'the cancelled queued request was never sent (sl
 # a request that waits longer than juhe.connect_timeout_ms for a connection
 # fails as "not sent" (JH010), and is not sent later
 mock_reset();
-($slow, $slow_out, $slow_err) = start_call('slow2',
+($slow, $slow_out, $slow_err) = start_call($node, 'slow2',
 	"SET juhe.timeout_ms = 3000; SELECT juhe_verify('测试', '110101200001012016')");
 for (1 .. 50)
 {
@@ -99,7 +88,7 @@ ok($node->log_contains(qr/gave up 1 request handed to the gateway worker/), 'the
 # the worker is terminated in the middle of a call: the backend gets a
 # clear error at once, the postmaster starts the worker again
 my $old_worker = worker_pid();
-my ($mid, $mid_out, $mid_err) = start_call('mid',
+my ($mid, $mid_out, $mid_err) = start_call($node, 'mid',
 	"SET juhe.timeout_ms = 60000; SELECT juhe_verify('测试', '110101200001012016')");
 ok($node->poll_query_until('postgres',
 		"SELECT wait_event_type = 'Extension' FROM pg_stat_activity WHERE application_name = 'mid'"),
@@ -126,7 +115,7 @@ mock_reset();
 my @calls;
 for my $i (1 .. 64)
 {
-	push @calls, [ start_call("many$i",
+	push @calls, [ start_call($node, "many$i",
 			"SELECT (juhe_verify('测' || chr(19968 + $i), '11010519491231002X')).error_code") ];
 }
 my $answered = 0;

@@ -10,13 +10,14 @@ package JuheidTest;
 use strict;
 use warnings;
 use Exporter 'import';
+use IPC::Run;
 use File::Basename qw(dirname);
 use Time::HiRes qw(usleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
 our @EXPORT = qw(start_mock mock_stats mock_reset juheid_node elapsed_since
-  mock_url hang_dns_url blackhole_url);
+  mock_url hang_dns_url blackhole_url start_call);
 
 our $KEY = 'testkey0123456789abcdef0123456789';
 our $OPENID = 'JHtestOpenId0001';
@@ -107,6 +108,19 @@ juhe.gateway = @{[ $ENV{JUHEID_GATEWAY} // 'on' ]}
 	}
 	$node->safe_psql('postgres', 'CREATE EXTENSION juheid');
 	return $node;
+}
+
+# run $sql through psql in the background as application $app; returns the
+# IPC::Run handle and references to its stdout and stderr
+sub start_call
+{
+	my ($node, $app, $sql) = @_;
+	my ($out, $err) = ('', '');
+	local $ENV{PGAPPNAME} = $app;
+	my $h = IPC::Run::start(
+		[ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c', $sql ],
+		'>', \$out, '2>', \$err);
+	return ($h, \$out, \$err);
 }
 
 sub elapsed_since
