@@ -22,6 +22,8 @@ OBJS = \
 	src/result.o \
 	src/errors.o \
 	src/encoding.o \
+	src/account.o \
+	src/ledger.o \
 	src/stats.o \
 	src/trigger.o \
 	src/batch.o \

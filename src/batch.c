@@ -75,7 +75,7 @@ juhe_verify_batch_internal(PG_FUNCTION_ARGS)
 			juhe_prepare_item(&items[i], DatumGetTextPP(names[i]),
 							  DatumGetTextPP(ids[i]));
 	}
-	juhe_verify_items(items, nnames, mode, parallel);
+	juhe_verify_items(items, nnames, mode, parallel, JUHE_VIA_BULK);
 
 	for (int i = 0; i < nnames; i++)
 	{

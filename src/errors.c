@@ -14,6 +14,11 @@
  *	       not JSON, too large)
  *	JH013  a billed answer (error_code 0) without a known result; the
  *	       detail keeps the order id
+ *	JH020  juhe.max_billed_per_day is reached: nothing sent
+ *	JH021  juhe.max_requests_per_statement is reached: nothing sent
+ *
+ * The spending limits always fail the statement, whatever the trigger's
+ * on_failure says: they exist to stop it.
  *
  * No message shows libcurl's own error text (it names the host of the
  * superuser-only juhe.base_url) or any byte of the input: how far a
@@ -138,8 +143,30 @@ juhe_report_failure(const JuheItem *it, JuheOutcome outcome, const char *who)
 	int			elevel = outcome == JUHE_OUTCOME_FAILED ? ERROR : WARNING;
 	int			n = Max(it->attempts, 1);
 
+	if (it->failure == JUHE_FAIL_DAILY_CAP || it->failure == JUHE_FAIL_STATEMENT_CAP)
+	{
+		elevel = ERROR;
+		outcome = JUHE_OUTCOME_FAILED;
+	}
+
 	switch (it->failure)
 	{
+		case JUHE_FAIL_DAILY_CAP:
+			REPORT(ERRCODE_JUHE_DAILY_CAP,
+				   "the daily limit of billed verifications is reached",
+				   DETAIL("juhe.max_billed_per_day is %d, counted per day in juhe.billing_timezone (%s) over the whole cluster, requests in doubt included; nothing was sent.",
+						  juhe_max_billed_per_day, juhe_billing_timezone),
+				   "Raise juhe.max_billed_per_day, or wait for the next day; the juhe_billing view shows today's count.");
+			break;
+
+		case JUHE_FAIL_STATEMENT_CAP:
+			REPORT(ERRCODE_JUHE_STATEMENT_CAP,
+				   "this statement reached its limit of requests",
+				   DETAIL("juhe.max_requests_per_statement is %d; nothing more was sent.",
+						  juhe_max_requests_per_statement),
+				   "To verify that many rows on purpose, SET juhe.max_requests_per_statement to a higher value (0: no limit).");
+			break;
+
 		case JUHE_FAIL_NOT_SENT:
 			report_not_sent(elevel, it, outcome, who);
 			break;

@@ -24,6 +24,10 @@
 #define ERRCODE_JUHE_BAD_ANSWER		MAKE_SQLSTATE('J','H','0','1','2')	/* answered, but unusable */
 #define ERRCODE_JUHE_BILLED_UNKNOWN	MAKE_SQLSTATE('J','H','0','1','3')	/* billed, result unknown */
 
+/* spending limits: nothing was sent */
+#define ERRCODE_JUHE_DAILY_CAP		MAKE_SQLSTATE('J','H','0','2','0')	/* juhe.max_billed_per_day */
+#define ERRCODE_JUHE_STATEMENT_CAP	MAKE_SQLSTATE('J','H','0','2','1')	/* juhe.max_requests_per_statement */
+
 struct JuheItem;
 
 /* what became of the row (the trigger's on_failure) */

@@ -23,6 +23,13 @@
  * that hears nothing within its own limits plus a margin gives up on its
  * own, with the same distinction.
  *
+ * Accounting (account.h): the backend opens each request (a "sent" record)
+ * before submitting it, and the slot carries its tag.  From then on the
+ * worker settles it, whatever happens to the backend: when the transfer
+ * ends (gw_done), when it withdraws it unsent, when the backend died before
+ * it was taken up, or, for a previous worker's requests, at its own start.
+ * A backend settles only the requests it takes back unsent from SUBMITTED.
+ *
  * What the worker sees: a URL, an opaque (encrypted or form) body and the
  * limits; never a name in clear in aes/rsa mode, never the settings of a
  * session beyond what the request carries.
@@ -44,6 +51,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "account.h"
 #include "compat.h"
 #include "encoding.h"
 #include "gateway.h"
@@ -85,6 +93,7 @@ typedef struct GwSlot
 	uint32		max_response;
 	uint32		body_len;
 	TimestampTz taken_at;		/* when the worker took it up */
+	JuheTag		tag;			/* the request's ledger tag */
 	char		ca_file[GW_STR_MAX];	/* "" = system default */
 	char		proxy[GW_STR_MAX];	/* "" = none */
 	char		url[GW_URL_MAX];
@@ -232,9 +241,25 @@ log_unclaimed_answer(const GwSlot *s)
 		juhe_ascii_printable(a.orderid, strlen(a.orderid));
 		ereport(LOG,
 				errmsg("juheid: billed answer for a call that was given up"),
-				errdetail("Order id: %s.", a.has_orderid ? a.orderid : "(none)"),
+				errdetail("Order id: %s; it is in the juhe_ledger view.",
+						  a.has_orderid ? a.orderid : "(none)"),
 				errhidestmt(true), errhidecontext(true));
 	}
+}
+
+/*
+ * from -> FREE, settled as never sent (or maybe sent) on the way, before
+ * anyone can claim the slot and its tag
+ */
+static bool
+gw_release_settled(GwSlot *s, uint32 from, bool maybe_sent)
+{
+	if (!gw_cas(s, from, GW_FILLING))
+		return false;
+	pg_read_barrier();
+	juhe_account_give_up(&s->tag, maybe_sent);
+	gw_wipe_and_free(s);
+	return true;
 }
 
 /* an answer nobody will claim (from DONE or ABANDONED): logged, wiped, freed */
@@ -252,6 +277,7 @@ gw_discard(GwSlot *s, uint32 from)
 /* ---------------------------------------------------------------- worker */
 
 static JuheHttp gw_http[JUHE_GW_SLOTS];
+static bool gw_settled_since_sync = false;
 
 /* a transfer of the worker ended: hand the result to the slot's owner */
 static void
@@ -267,6 +293,10 @@ gw_done(JuheHttp *r, void *arg)
 	s->too_large = r->too_large;
 	s->phase = (int8) r->phase;
 	s->resp_len = 0;
+	/* into the ledger the moment it arrives, before its owner hears of it */
+	juhe_account_settle(&s->tag, r->curl_code, r->status, r->request_complete,
+						r->too_large, r->response, r->response_len);
+	gw_settled_since_sync = true;
 	if (r->response)
 	{
 		s->resp_len = (uint32) Min(r->response_len, (size_t) GW_RESP_MAX);
@@ -302,14 +332,14 @@ gw_pickup(void)
 		if (st == GW_ABANDONED && juhe_http_withdraw_unsent(r))
 		{
 			pg_atomic_fetch_add_u64(&gw->withdrawn, 1);
-			gw_release(s, GW_ABANDONED);
+			gw_release_settled(s, GW_ABANDONED, false);
 			continue;
 		}
 		if (st != GW_SUBMITTED)
 			continue;
 		if (!owner_alive(s))
 		{
-			gw_release(s, GW_SUBMITTED);
+			gw_release_settled(s, GW_SUBMITTED, false);
 			continue;
 		}
 		if (!gw_cas(s, GW_SUBMITTED, GW_RUNNING))
@@ -376,6 +406,8 @@ gw_sweep(bool at_start)
 
 		if (at_start && (st == GW_RUNNING || st == GW_ABANDONED))
 		{
+			/* the previous worker died with it in flight: may be billed */
+			juhe_account_give_up(&s->tag, true);
 			s->curl_code = CURLE_RECV_ERROR;
 			s->status = 0;
 			s->connects = 0;
@@ -388,6 +420,7 @@ gw_sweep(bool at_start)
 				wake_owner(s);
 			else
 				gw_release(s, GW_ABANDONED);
+			gw_settled_since_sync = true;
 		}
 		else if (st == GW_DONE && !owner_alive(s))
 			gw_discard(s, GW_DONE);
@@ -486,6 +519,12 @@ juhe_gateway_main(Datum arg)
 		{
 			gw_sweep(false);
 			gw_report_activity();
+			/* answers whose backend went away: nobody else syncs them */
+			if (gw_settled_since_sync)
+			{
+				juhe_account_flush();
+				gw_settled_since_sync = false;
+			}
 			last_sweep = now;
 		}
 	}
@@ -541,7 +580,7 @@ gw_claim(void)
 }
 
 static void
-gw_submit(int i, const JuheHttp *r, const JuheHttpOptions *opts)
+gw_submit(int i, JuheHttp *r, const JuheHttpOptions *opts)
 {
 	GwSlot	   *s = &gw->slots[i];
 
@@ -555,6 +594,9 @@ gw_submit(int i, const JuheHttp *r, const JuheHttpOptions *opts)
 	strlcpy(s->url, r->url, GW_URL_MAX);
 	memcpy(s->body, r->body, r->body_len);
 	s->body_len = (uint32) r->body_len;
+	Assert(r->tag != NULL);
+	s->tag = *r->tag;
+	r->accounted = true;		/* the worker settles it from now on */
 	pg_write_barrier();
 	pg_atomic_write_u32(&s->state, GW_SUBMITTED);
 }
@@ -603,6 +645,7 @@ gw_give_up(int i, JuheHttp *r)
 	{
 		r->curl_code = CURLE_COULDNT_CONNECT;
 		r->request_complete = false;	/* never taken up: not sent */
+		r->accounted = false;	/* back to the backend, to settle */
 	}
 	else if (gw_cas(s, GW_RUNNING, GW_ABANDONED))
 	{
@@ -620,7 +663,7 @@ gw_give_up(int i, JuheHttp *r)
  * answers that already arrived are logged here.
  */
 static void
-gw_abandon(const int *slot_of, int n)
+gw_abandon(const int *slot_of, JuheHttp **reqs, int n)
 {
 	int			abandoned = 0;
 
@@ -633,7 +676,10 @@ gw_abandon(const int *slot_of, int n)
 			continue;
 		s = &gw->slots[i];
 		if (gw_release(s, GW_SUBMITTED))
+		{
+			reqs[k]->accounted = false; /* the backend settles it: not sent */
 			continue;
+		}
 		if (gw_cas(s, GW_RUNNING, GW_ABANDONED))
 		{
 			abandoned++;
@@ -726,7 +772,7 @@ juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
 	}
 	PG_CATCH();
 	{
-		gw_abandon(slot_of, n);
+		gw_abandon(slot_of, reqs, n);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "pgtime.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -29,6 +30,11 @@ int			juhe_connect_timeout_ms = 2000;
 int			juhe_retries = 1;
 int			juhe_max_response_kb = 64;
 bool		juhe_validate_locally = true;
+bool		juhe_ledger_sync_on = true;
+int			juhe_ledger_retention_days = 0;
+int			juhe_max_billed_per_day = 0;
+char	   *juhe_billing_timezone = NULL;
+int			juhe_max_requests_per_statement = 10000;
 char	   *juhe_proxy = NULL;
 
 /* the modes: name (juhe.mode, juhe_verify's argument) and endpoint */
@@ -161,6 +167,19 @@ check_proxy(char **newval, void **extra, GucSource source)
 	{
 		GUC_check_errmsg("invalid value for parameter \"juhe.proxy\"");
 		GUC_check_errdetail("The proxy must be a URL such as http://proxy.example:3128.");
+		return false;
+	}
+	return true;
+}
+
+/* a time zone name PostgreSQL knows (a day boundary must be exact) */
+static bool
+check_billing_timezone(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0' || pg_tzset(*newval) == NULL)
+	{
+		GUC_check_errmsg("invalid value for parameter \"juhe.billing_timezone\"");
+		GUC_check_errdetail("It must be a time zone name such as Asia/Shanghai.");
 		return false;
 	}
 	return true;
@@ -302,6 +321,51 @@ juhe_define_gucs(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("juhe.ledger_sync",
+							 "Make each ledger record durable (fdatasync) before the answer is returned.",
+							 "Off: records are written at once, and reach the disk with the operating system's next flush.",
+							 &juhe_ledger_sync_on,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("juhe.ledger_retention_days",
+							"Days the ledger keeps a request; older ones are removed at server start (0: kept for ever).",
+							NULL,
+							&juhe_ledger_retention_days,
+							0, 0, 36500,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("juhe.max_billed_per_day",
+							"Most requests billed (or in doubt) per day, for the whole cluster (0: no limit).",
+							"Days are counted in juhe.billing_timezone.",
+							&juhe_max_billed_per_day,
+							0, 0, INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("juhe.billing_timezone",
+							   "Time zone in which juhe.max_billed_per_day counts days (the provider's).",
+							   NULL,
+							   &juhe_billing_timezone,
+							   "Asia/Shanghai",
+							   PGC_SIGHUP,
+							   0,
+							   check_billing_timezone, NULL, NULL);
+
+	DefineCustomIntVariable("juhe.max_requests_per_statement",
+							"Most requests one statement may send (0: no limit).",
+							"A guard against verifying a whole table by accident.",
+							&juhe_max_requests_per_statement,
+							10000, 0, INT_MAX,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("juhe");
 }

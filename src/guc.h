@@ -31,6 +31,11 @@ extern int	juhe_connect_timeout_ms;
 extern int	juhe_retries;
 extern int	juhe_max_response_kb;
 extern bool juhe_validate_locally;
+extern bool juhe_ledger_sync_on;
+extern int	juhe_ledger_retention_days;
+extern int	juhe_max_billed_per_day;
+extern char *juhe_billing_timezone;
+extern int	juhe_max_requests_per_statement;
 
 extern void juhe_define_gucs(void);
 

@@ -14,6 +14,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
+#include "account.h"
 #include "compat.h"
 #include "errors.h"
 #include "gateway.h"
@@ -33,7 +34,10 @@ _PG_init(void)
 {
 	juhe_define_gucs();
 	if (process_shared_preload_libraries_in_progress)
+	{
+		juhe_account_register();
 		juhe_gateway_register();
+	}
 }
 
 Datum
@@ -57,7 +61,7 @@ juhe_verify(PG_FUNCTION_ARGS)
 
 	memset(&item, 0, sizeof(item));
 	juhe_prepare_item(&item, PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1));
-	juhe_verify_items(&item, 1, mode, 1);
+	juhe_verify_items(&item, 1, mode, 1, JUHE_VIA_FUNCTION);
 	if (!item.done)
 		juhe_report_failure(&item, JUHE_OUTCOME_FAILED, NULL);
 	result = juhe_result_datum(fcinfo, &item.answer);

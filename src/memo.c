@@ -16,7 +16,6 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
-#include "encoding.h"
 #include "memo.h"
 #include "stats.h"
 
@@ -32,47 +31,21 @@ static bool salt_ready = false;
 static uint8 salt[32];
 
 /*
- * A rollback throws away rows that hold billed answers.  Say so in the
- * server log with their order ids (not personal data), so that the bill can
- * be reconciled; the statement is not logged with it (it may hold names).
+ * A rollback throws away rows that hold billed answers.  Every one of them
+ * is in the ledger already (with the transaction's outcome); one LOG line
+ * says how many, without the statement (it may hold names).
  */
 static void
 log_discarded_answers(void)
 {
-	HASH_SEQ_STATUS seq;
-	MemoEntry  *e;
-	char		ids[1024];
-	size_t		used = 0;
 	long		n = hash_get_num_entries(memo);
-	long		listed = 0;
 
 	if (n == 0)
 		return;
-	ids[0] = '\0';
-	hash_seq_init(&seq, memo);
-	while ((e = hash_seq_search(&seq)) != NULL)
-	{
-		int			w;
-
-		if (!e->answer.has_orderid)
-			continue;
-		if (used + strlen(e->answer.orderid) + 3 >= sizeof(ids))
-		{
-			hash_seq_term(&seq);
-			break;
-		}
-		w = snprintf(ids + used, sizeof(ids) - used, "%s%s",
-					 listed ? ", " : "", e->answer.orderid);
-		juhe_ascii_printable(ids + used, w);
-		used += w;
-		listed++;
-	}
 	ereport(LOG,
-			(errmsg_plural("juheid: transaction rolled back after %ld billed verification",
-						   "juheid: transaction rolled back after %ld billed verifications",
+			(errmsg_plural("juheid: transaction rolled back after %ld billed verification; the juhe_ledger view lists it with outcome \"aborted\"",
+						   "juheid: transaction rolled back after %ld billed verifications; the juhe_ledger view lists them with outcome \"aborted\"",
 						   n, n),
-			 errdetail("Order ids: %s%s.", listed ? ids : "(none)",
-					   listed < n ? ", ..." : ""),
 			 errhidestmt(true)));
 }
 

@@ -40,6 +40,11 @@ typedef struct JuheHttp
 	const char *url;
 	const char *body;
 	size_t		body_len;
+	struct JuheTag *tag;		/* the request's ledger tag (account.h);
+								 * the engine does not look at it */
+
+	/* set by the gateway: its worker accounts for this transfer */
+	bool		accounted;
 
 	/* out, valid when the done callback runs */
 	CURLcode	curl_code;

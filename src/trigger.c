@@ -502,7 +502,8 @@ juhe_verify_trigger_guarded(FunctionCallInfo fcinfo)
 
 	memset(&item, 0, sizeof(item));
 	juhe_prepare_item(&item, DatumGetTextPP(name_d), DatumGetTextPP(id_d));
-	juhe_verify_items(&item, 1, cfg->mode_set ? cfg->mode : (JuheMode) juhe_mode, 1);
+	juhe_verify_items(&item, 1, cfg->mode_set ? cfg->mode : (JuheMode) juhe_mode, 1,
+					  JUHE_VIA_TRIGGER);
 
 	if (!item.done)
 	{

@@ -7,11 +7,16 @@
  * juhe_verify_items(); they differ only in where inputs come from and
  * where answers go.  Items already marked done (answered locally) are
  * skipped.  Identical items in one batch share one request.
+ *
+ * Every request is opened with the accounting (account.h) before it goes
+ * out, which may stop it (spending limits), and settled when it ends, by
+ * this backend or, for requests handed to it, by the gateway worker.
  */
 #include "postgres.h"
 
 #include "miscadmin.h"
 
+#include "account.h"
 #include "gateway.h"
 #include "memo.h"
 #include "request.h"
@@ -27,7 +32,10 @@ typedef struct RunState
 {
 	JuheItem   *items;
 	JuheHttp   *http;			/* http[i] belongs to items[i] */
+	JuheTag    *tags;			/* tags[i] is http[i]'s */
 	const uint8 *digests;
+	JuheMode	mode;
+	JuheVia		via;
 } RunState;
 
 /*
@@ -43,6 +51,13 @@ take_result(JuheHttp *h, void *arg)
 	int			i = (int) (h - rs->http);
 	JuheItem   *it = &rs->items[i];
 	JuheParseStatus st;
+
+	/* into the ledger first: the answer is recorded before anything else */
+	if (h->accounted)
+		h->tag->id = 0;			/* the gateway worker settled it */
+	else
+		juhe_account_settle(h->tag, h->curl_code, h->status, h->request_complete,
+							h->too_large, h->response, h->response_len);
 
 	it->failure = JUHE_FAIL_NONE;
 	it->done = false;
@@ -110,34 +125,65 @@ send_with_retries(RunState *rs, int n, const int *leader,
 	for (int attempt = 0; attempt <= retries; attempt++)
 	{
 		int			nb = 0;
+		int			want = 0;
 
 		for (int i = 0; i < n; i++)
-		{
-			if (leader[i] != i)
-				continue;
-			if (attempt == 0 || retryable(&items[i]))
-			{
-				batch[nb++] = &rs->http[i];
-				items[i].attempts++;
-			}
-		}
-		if (nb == 0)
+			if (leader[i] == i && (attempt == 0 || retryable(&items[i])))
+				want++;
+		if (want == 0)
 			break;
 		if (attempt > 0)
 		{
 			juhe_http_sleep(Min(BACKOFF_BASE_MS << (attempt - 1), BACKOFF_MAX_MS));
-			juhe_stats_add(JUHE_STAT_RETRIES, nb);
+			juhe_stats_add(JUHE_STAT_RETRIES, want);
+			juhe_stats_count(rs->mode, JUHE_CS_RETRIES, want);
 		}
+		for (int i = 0; i < n; i++)
+		{
+			int			stop;
+
+			if (leader[i] != i || !(attempt == 0 || retryable(&items[i])))
+				continue;
+			rs->http[i].body_pos = 0;
+			stop = juhe_account_open(&rs->http[i], rs->via, rs->mode);
+			if (stop != 0)
+			{
+				/* a spending limit: this one is not sent */
+				items[i].done = false;
+				items[i].failure = (JuheFailure) stop;
+				continue;
+			}
+			batch[nb++] = &rs->http[i];
+			items[i].attempts++;
+		}
+		if (nb == 0)
+			break;
+		juhe_account_flush();	/* "sent" records before anything is sent */
 		if (juhe_gateway_usable(batch, nb, opts))
 			juhe_gateway_run(batch, nb, max_parallel, opts, take_result, rs);
 		else
 			juhe_http_run(batch, nb, max_parallel, opts, take_result, rs);
+		juhe_account_flush();	/* results before any answer is returned */
 	}
 	pfree(batch);
 }
 
+/* the bodies hold the key and personal data: wiped, also on cancel */
+static void
+wipe_bodies(JuheHttp *http, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (http[i].body)
+		{
+			explicit_bzero((char *) http[i].body, http[i].body_len);
+			pfree((char *) http[i].body);
+			http[i].body = NULL;
+		}
+}
+
 void
-juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
+juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
+				  JuheVia via)
 {
 	JuheConfig	cfg;
 	uint8	   *digests;
@@ -146,6 +192,9 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 	char	   *url;
 	JuheHttpOptions opts;
 	RunState	rs;
+	JuheTag    *tags;
+	volatile int64 local = 0,
+				memo_hits = 0;
 
 	/* everything that can be wrong with the settings fails before sending */
 	juhe_config_load(&cfg, mode);
@@ -153,6 +202,7 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 	digests = palloc(n * JUHE_DIGEST_LEN);
 	leader = palloc(n * sizeof(int));
 	http = palloc0(n * sizeof(JuheHttp));
+	tags = palloc0(n * sizeof(JuheTag));
 	url = juhe_request_url(&cfg);
 
 	opts.timeout_ms = cfg.timeout_ms;
@@ -163,6 +213,9 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 	rs.items = items;
 	rs.http = http;
 	rs.digests = digests;
+	rs.tags = tags;
+	rs.mode = mode;
+	rs.via = via;
 
 	PG_TRY();
 	{
@@ -175,12 +228,17 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 			items[i].timeout_ms = cfg.timeout_ms;
 			items[i].connect_timeout_ms = cfg.connect_timeout_ms;
 			items[i].max_response_bytes = cfg.max_response_bytes;
+			http[i].tag = &tags[i];
 			if (items[i].done)
+			{
+				local += items[i].local ? 1 : 0;
 				continue;
+			}
 			juhe_memo_digest(&cfg, items[i].name, items[i].idcard, d);
 			if (juhe_memo_lookup(d, &items[i].answer))
 			{
 				items[i].done = true;
+				memo_hits++;
 				continue;
 			}
 			leader[i] = i;
@@ -199,21 +257,25 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 			}
 		}
 
+		juhe_stats_count(mode, JUHE_CS_LOCAL_ANSWERS, local);
+		juhe_stats_count(mode, JUHE_CS_MEMO_HITS, memo_hits);
+
+		juhe_account_track(http, n);
 		send_with_retries(&rs, n, leader, &opts, cfg.retries, max_parallel);
+		juhe_account_untrack();
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		/* wipe the bodies, also on cancel: they hold the key and personal data */
-		for (int i = 0; i < n; i++)
-			if (http[i].body)
-			{
-				explicit_bzero((char *) http[i].body, http[i].body_len);
-				pfree((char *) http[i].body);
-				http[i].body = NULL;
-			}
+		/* settle what was opened and will have no result */
+		juhe_account_abandon_run();
+		juhe_account_untrack();
+		wipe_bodies(http, n);
 		juhe_config_release(&cfg);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	wipe_bodies(http, n);
+	juhe_config_release(&cfg);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -236,5 +298,6 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel)
 	pfree(digests);
 	pfree(leader);
 	pfree(http);
+	pfree(tags);
 	pfree(url);
 }

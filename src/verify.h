@@ -9,6 +9,7 @@
 
 #include "postgres.h"
 
+#include "account.h"
 #include "guc.h"
 #include "response.h"
 #include "transport.h"
@@ -22,7 +23,10 @@ typedef enum JuheFailure
 								 * (timeout, dropped connection): may be billed */
 	JUHE_FAIL_HTTP,				/* non-2xx status */
 	JUHE_FAIL_TOO_LARGE,		/* answer over juhe.max_response_kb */
-	JUHE_FAIL_PARSE				/* malformed JSON or unknown res */
+	JUHE_FAIL_PARSE,			/* malformed JSON or unknown res */
+	JUHE_FAIL_DAILY_CAP,		/* juhe.max_billed_per_day reached: not sent */
+	JUHE_FAIL_STATEMENT_CAP		/* juhe.max_requests_per_statement reached:
+								 * not sent */
 } JuheFailure;
 
 typedef struct JuheItem
@@ -47,6 +51,6 @@ typedef struct JuheItem
 } JuheItem;
 
 extern void juhe_verify_items(JuheItem *items, int nitems, JuheMode mode,
-							  int max_parallel);
+							  int max_parallel, JuheVia via);
 
 #endif							/* JUHEID_VERIFY_H */
