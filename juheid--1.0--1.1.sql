@@ -1,4 +1,4 @@
-/* juheid--1.0--1.1.sql: what it costs — cluster statistics, the ledger, spending limits */
+/* juheid--1.0--1.1.sql: what it costs - cluster statistics, the ledger, spending limits */
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION juheid UPDATE TO '1.1'" to load this file. \quit
