@@ -22,6 +22,7 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "replication/message.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "fmgr.h"
@@ -39,6 +40,7 @@
 #include "utils/timestamp.h"
 
 #include "account.h"
+#include "compat.h"
 #include "errors.h"
 #include "ledger.h"
 #include "response.h"
@@ -183,6 +185,32 @@ roll_day(int32 today)
 
 /* ---------------------------------------------------------------- open */
 
+/*
+ * The caller's (sub)transaction id, whose outcome the ledger reports
+ * (pg_xact_status).  An xid that never reached the WAL can be handed out
+ * again after a crash, and a later transaction's commit would then speak
+ * for this one; so the first request of each (sub)transaction writes a
+ * small transactional WAL record and flushes it: after a crash, recovery
+ * moves past the xid and the commit log says "aborted".  0 on a standby
+ * or in parallel mode (outcome "unknown").
+ */
+static uint64
+durable_xid(void)
+{
+	static FullTransactionId done = {0};
+	FullTransactionId xid;
+
+	if (RecoveryInProgress() || !IsTransactionState() || IsInParallelMode())
+		return 0;
+	xid = GetCurrentFullTransactionId();
+	if (!FullTransactionIdEquals(xid, done))
+	{
+		XLogFlush(juhe_log_xid_message("juheid"));
+		done = xid;
+	}
+	return U64FromFullTransactionId(xid);
+}
+
 static void
 fill_tag(JuheTag *tag, JuheVia via, JuheMode mode)
 {
@@ -209,9 +237,7 @@ fill_tag(JuheTag *tag, JuheVia via, JuheMode mode)
 	memset(tag, 0, sizeof(*tag));
 	tag->id = pg_atomic_fetch_add_u64(&account_shm->next_id, 1);
 	tag->sent_at = GetCurrentTimestamp();
-	/* the caller's (sub)transaction, whose outcome the ledger reports */
-	if (!RecoveryInProgress() && IsTransactionState() && !IsInParallelMode())
-		tag->xid = U64FromFullTransactionId(GetCurrentFullTransactionId());
+	tag->xid = durable_xid();
 	tag->dbid = MyDatabaseId;
 	tag->roleid = role;
 	tag->pid = MyProcPid;

@@ -36,6 +36,16 @@
 #endif
 
 /*
+ * A transactional WAL record that makes the current transaction id
+ * durable (17 added the flush flag; juheid flushes itself).
+ */
+#if PG_VERSION_NUM >= 170000
+#define juhe_log_xid_message(prefix) LogLogicalMessage((prefix), "", 0, true, false)
+#else
+#define juhe_log_xid_message(prefix) LogLogicalMessage((prefix), "", 0, true)
+#endif
+
+/*
  * A WaitEventSet juheid frees itself, on every path (17 takes a
  * ResourceOwner instead of a MemoryContext; NULL means "not tracked", so
  * no resource owner frees it a second time on error).

@@ -9,6 +9,7 @@
 # postgres user, from a private copy of the files they need.  Every server
 # a test starts listens on a private socket (the mock: 127.0.0.1) and is
 # stopped by the test.  Last line: "N passed, N failed".
+# TAP_TESTS="test/t/006_accounting.pl" runs only those scripts.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PGC=${1:?usage: test/tap.sh PG_CONFIG}
@@ -44,13 +45,13 @@ fi
 	TESTDIR="$WORK/tmp" TESTDATADIR="$WORK/tmp/data" TESTLOGDIR="$WORK/tmp/log" \
 	JUHEID_HANG_DNS_SO="$WORK/hang_dns.so" JUHEID_GATEWAY="${JUHEID_GATEWAY:-on}" \
 	PG_TEST_NOCLEAN= \
-	prove -v -I "$PERLDIR" -I test/t test/t/*.pl) >"$WORK/prove.out" 2>&1
+	prove -v -I "$PERLDIR" -I test/t ${TAP_TESTS:-test/t/*.pl}) >"$WORK/prove.out" 2>&1
 rc=$?
 grep -E '^(ok|not ok) [0-9]+|^test/t/|^Result|^Files=|Dubious|Failed' "$WORK/prove.out"
 if [ $rc -ne 0 ] || grep -qE '^not ok' "$WORK/prove.out"; then
 	# the failing tests' server logs help more than anything else
 	tail -n 200 "$WORK/prove.out"
-	for f in "$WORK"/tmp/log/*.log "$WORK"/tmp/tmp_check/log/*.log; do
+	for f in "$WORK"/tmp/log/*.log "$WORK"/tmp/tmp_check/log/*.log "$WORK"/tmp/tmp_check/log/regress_log_*; do
 		[ -e "$f" ] && { echo "== $f"; tail -n 60 "$f"; }
 	done
 fi

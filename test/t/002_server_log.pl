@@ -1,6 +1,7 @@
-# What juheid leaves in the server log: the order ids of billed answers a
-# rollback discards, requests abandoned after sending, and never a name or
-# an ID number, not even in the statement text of a rejected signup.
+# What juheid leaves in the server log: a one-line summary when a rollback
+# discards billed answers (the ledger has their order ids), requests
+# abandoned after sending, and never a name or an ID number, not even in the
+# statement text of a rejected signup.
 use strict;
 use warnings;
 use FindBin;
@@ -13,8 +14,8 @@ start_mock();
 my $node = juheid_node('server_log');
 my $offset;
 
-# a rollback that discards three billed answers: one LOG line with their
-# order ids, without the statement
+# a rollback that discards three billed answers: one LOG line, without the
+# statement; their order ids are in the ledger
 $offset = -s $node->logfile;
 $node->safe_psql('postgres', q{
 BEGIN;
@@ -24,8 +25,11 @@ SELECT juhe_verify('测' || chr(20003), '11010519491231002X');
 ROLLBACK;
 });
 my $log = slurp_file($node->logfile, $offset);
-like($log, qr/LOG:  juheid: transaction rolled back after 3 billed verifications\n[^\n]*DETAIL:  Order ids: J\d+, J\d+, J\d+\.\n/,
-	'rollback: one line with the three order ids');
+like($log, qr/LOG:  juheid: transaction rolled back after 3 billed verifications; the juhe_ledger view lists them with outcome "aborted"\n/,
+	'rollback: one line');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM juhe_ledger
+	WHERE status = 'billed' AND outcome = 'aborted' AND orderid ~ '^J[0-9]+$'}),
+	3, 'rollback: the three order ids are in the ledger');
 unlike($log, qr/STATEMENT/, 'rollback: no statement logged');
 
 # a cancel while one answer has arrived and one request is in flight: the
@@ -51,8 +55,16 @@ else
 	like($log, qr/juheid: abandoned 1 request to the Juhe service after sending it/,
 		'the request in flight is logged as abandoned');
 }
-like($log, qr/transaction rolled back after 1 billed verification\n[^\n]*DETAIL:  Order ids: J\d+\./,
-	'the billed answer that arrived is logged with its order id');
+like($log, qr/transaction rolled back after 1 billed verification;/,
+	'the billed answer that arrived is summed up in the log');
+# the request left in flight ends within its juhe.timeout_ms: in doubt
+$node->poll_query_until('postgres',
+	q{SELECT count(*) = 0 FROM juhe_ledger WHERE status = 'in flight'})
+  or die 'a request stayed in flight';
+is($node->safe_psql('postgres', q{SELECT string_agg(status || '/' || outcome, ',' ORDER BY status)
+	FROM juhe_ledger WHERE via = 'bulk'}),
+	'billed/aborted,in doubt/aborted',
+	'the ledger has the billed answer and the request in doubt, both of an aborted transaction');
 unlike($log, qr/STATEMENT|11010519491231002X/, 'no statement, no ID');
 
 # rejected signups, whatever the driver put into the statement text
