@@ -82,7 +82,8 @@ account_shmem_request(void)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(AccountShared)));
 	RequestAddinShmemSpace(juhe_stats_shmem_size());
-	RequestNamedLWLockTranche("juheid", 1);
+	RequestAddinShmemSpace(MAXALIGN(sizeof(JuheLedgerShared)));
+	RequestNamedLWLockTranche("juheid", 2);	/* statistics, ledger */
 }
 
 static void
@@ -97,24 +98,32 @@ static void
 account_shmem_startup(void)
 {
 	bool		found;
+	JuheLedgerShared *ledger_shm;
+	LWLockPadded *locks;
 
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	account_shm = ShmemInitStruct("juheid accounting", sizeof(AccountShared), &found);
-	juhe_stats_shmem_init(&GetNamedLWLockTranche("juheid")->lock);
+	ledger_shm = ShmemInitStruct("juheid ledger", sizeof(JuheLedgerShared), &found);
+	locks = GetNamedLWLockTranche("juheid");
+	juhe_stats_shmem_init(&locks[0].lock);
 	if (!found)
 	{
 		JuheLedgerSummary sum;
 
 		SpinLockInit(&account_shm->mutex);
+		/* before anyone appends: the lock is not used at start */
 		juhe_ledger_startup(&sum);
+		juhe_ledger_shmem_init(ledger_shm, &locks[1].lock, false, sum.oldest_at);
 		account_shm->day = sum.day;
 		account_shm->billed_today = sum.billed_today;
 		account_shm->in_flight = 0;
 		pg_atomic_init_u64(&account_shm->next_id, sum.max_id + 1);
 		juhe_stats_load();
 	}
+	else
+		juhe_ledger_shmem_init(ledger_shm, &locks[1].lock, true, 0);
 	LWLockRelease(AddinShmemInitLock);
 	if (!IsUnderPostmaster)
 		on_shmem_exit(account_shmem_shutdown, (Datum) 0);

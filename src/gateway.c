@@ -56,6 +56,7 @@
 #include "encoding.h"
 #include "gateway.h"
 #include "guc.h"
+#include "ledger.h"
 #include "response.h"
 #include "stats.h"
 
@@ -475,6 +476,9 @@ juhe_gateway_main(Datum arg)
 {
 	MemoryContext loop_cxt;
 	TimestampTz last_sweep = 0;
+	TimestampTz last_prune;
+	int			retention_seen;
+	bool		prune_now = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
@@ -492,6 +496,9 @@ juhe_gateway_main(Datum arg)
 	before_shmem_exit(gw_worker_exit, 0);
 
 	juhe_http_limit_host_connections(juhe_gateway_connections);
+	/* the server start pruned the ledger; from now on hourly and on reload */
+	last_prune = GetCurrentTimestamp();
+	retention_seen = juhe_ledger_retention_days;
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "juheid gateway",
 									 ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(loop_cxt);
@@ -508,6 +515,11 @@ juhe_gateway_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 			juhe_http_limit_host_connections(juhe_gateway_connections);
+			if (juhe_ledger_retention_days != retention_seen)
+			{
+				retention_seen = juhe_ledger_retention_days;
+				prune_now = true;
+			}
 		}
 		gw_pickup();
 		juhe_http_step();		/* waits on curl's sockets and our latch */
@@ -524,6 +536,12 @@ juhe_gateway_main(Datum arg)
 			{
 				juhe_account_flush();
 				gw_settled_since_sync = false;
+			}
+			if (prune_now || now - last_prune >= USECS_PER_HOUR)
+			{
+				(void) juhe_ledger_prune(prune_now);
+				last_prune = now;
+				prune_now = false;
 			}
 			last_sweep = now;
 		}

@@ -20,6 +20,12 @@
  * without a result become "in doubt", results older than
  * juhe.ledger_retention_days are dropped, and the file is rewritten
  * without the "sent" records and unreadable bytes.
+ *
+ * While the server runs, the gateway worker prunes the same way (keeping
+ * the "sent" records of requests still on their way): it rewrites the file
+ * under the ledger lock held exclusively and bumps a generation number;
+ * appenders hold the lock shared and reopen the file when the generation
+ * changed, so no record goes to the replaced file.
  */
 #include "postgres.h"
 
@@ -56,6 +62,22 @@ StaticAssertDecl(sizeof(JuheLedgerRecord) == 256, "ledger records are 256 bytes"
 PG_FUNCTION_INFO_V1(juhe_ledger_rows);
 
 static int	ledger_fd = -1;
+static uint32 ledger_gen = 0;	/* generation ledger_fd belongs to */
+static JuheLedgerShared *ledger_shared = NULL;
+static LWLock *ledger_lock = NULL;
+
+void
+juhe_ledger_shmem_init(JuheLedgerShared *shared, LWLock *lock, bool found,
+					   TimestampTz oldest_at)
+{
+	ledger_shared = shared;
+	ledger_lock = lock;
+	if (!found)
+	{
+		pg_atomic_init_u32(&shared->generation, 0);
+		shared->oldest_at = oldest_at;
+	}
+}
 
 /* ---------------------------------------------------------------- records */
 
@@ -181,9 +203,21 @@ reader_next(LedgerReader *r, JuheLedgerRecord *out)
 
 /* ---------------------------------------------------------------- writing */
 
+/* caller holds the ledger lock (shared) if there is one */
 static int
 open_for_append(void)
 {
+	if (ledger_shared != NULL)
+	{
+		uint32		gen = pg_atomic_read_u32(&ledger_shared->generation);
+
+		if (ledger_fd >= 0 && gen != ledger_gen)
+		{
+			close(ledger_fd);	/* the file was rewritten */
+			ledger_fd = -1;
+		}
+		ledger_gen = gen;
+	}
 	if (ledger_fd < 0)
 		ledger_fd = BasicOpenFilePerm(JUHE_LEDGER_FILE,
 									  O_WRONLY | O_APPEND | O_CREAT | PG_BINARY,
@@ -195,13 +229,19 @@ bool
 juhe_ledger_append(const JuheLedgerRecord *rec)
 {
 	JuheLedgerRecord copy = *rec;
-	ssize_t		w;
+	ssize_t		w = -1;
+	int			save;
 
-	if (open_for_append() < 0)
-		return false;
 	seal(&copy);
+	if (ledger_lock)
+		LWLockAcquire(ledger_lock, LW_SHARED);
 	errno = 0;
-	w = write(ledger_fd, &copy, REC_SIZE);
+	if (open_for_append() >= 0)
+		w = write(ledger_fd, &copy, REC_SIZE);
+	save = errno;
+	if (ledger_lock)
+		LWLockRelease(ledger_lock);
+	errno = save;
 	if (w == (ssize_t) REC_SIZE)
 		return true;
 	if (w >= 0 && errno == 0)
@@ -212,9 +252,15 @@ juhe_ledger_append(const JuheLedgerRecord *rec)
 void
 juhe_ledger_sync(void)
 {
-	if (ledger_fd < 0 && open_for_append() < 0)
-		return;
-	if (pg_fdatasync(ledger_fd) != 0)
+	int			rc = 0;
+
+	if (ledger_lock)
+		LWLockAcquire(ledger_lock, LW_SHARED);
+	if (open_for_append() >= 0)
+		rc = pg_fdatasync(ledger_fd);
+	if (ledger_lock)
+		LWLockRelease(ledger_lock);
+	if (rc != 0)
 		ereport(WARNING,
 				(errcode_for_file_access(),
 				 errmsg("juheid: could not sync file \"%s\": %m", JUHE_LEDGER_FILE)));
@@ -227,6 +273,49 @@ typedef struct OpenEntry
 	uint64		id;
 	JuheLedgerRecord rec;
 } OpenEntry;
+
+/*
+ * Rewrite the file (read through fd) without unreadable bytes, results
+ * older than cutoff (0: none) and "sent" records that are not in open (the
+ * requests still on their way; NULL: none), then put it in place.
+ */
+static bool
+compact(int fd, TimestampTz cutoff, HTAB *open)
+{
+	const char *tmp = JUHE_LEDGER_FILE ".tmp";
+	int			out = BasicOpenFilePerm(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY,
+										pg_file_create_mode);
+	bool		ok = out >= 0;
+	LedgerReader rd;
+	JuheLedgerRecord rec;
+
+	reader_open(&rd, fd);
+	while (ok && reader_next(&rd, &rec))
+	{
+		if (rec.fate == JUHE_FATE_SENT)
+		{
+			if (open == NULL || hash_search(open, &rec.id, HASH_FIND, NULL) == NULL)
+				continue;
+		}
+		else if (cutoff != 0 && rec.at < cutoff)
+			continue;
+		ok = write(out, &rec, REC_SIZE) == (ssize_t) REC_SIZE;
+	}
+	pfree(rd.buf);
+	if (ok)
+		ok = pg_fsync(out) == 0;
+	if (out >= 0)
+		close(out);
+	if (!ok || durable_rename(tmp, JUHE_LEDGER_FILE, LOG) != 0)
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("juheid: could not compact file \"%s\": %m", JUHE_LEDGER_FILE)));
+		unlink(tmp);
+		return false;
+	}
+	return true;
+}
 
 static void
 tag_from_record(JuheTag *tag, const JuheLedgerRecord *rec)
@@ -275,6 +364,13 @@ juhe_ledger_startup(JuheLedgerSummary *sum)
 	struct stat st;
 	int			fd;
 
+	/* after a crash, what the postmaster knew belongs to the old memory */
+	ledger_shared = NULL;
+	ledger_lock = NULL;
+	if (ledger_fd >= 0)
+		close(ledger_fd);
+	ledger_fd = -1;
+
 	memset(sum, 0, sizeof(*sum));
 	sum->day = juhe_billing_day(now);
 	if (juhe_ledger_retention_days > 0)
@@ -321,6 +417,8 @@ juhe_ledger_startup(JuheLedgerSummary *sum)
 			sum->billed_today++;
 		if (cutoff != 0 && rec.at < cutoff)
 			sum->pruned++;
+		else if (sum->oldest_at == 0 || rec.at < sum->oldest_at)
+			sum->oldest_at = rec.at;
 	}
 	sum->skipped_bytes = rd.skipped;
 
@@ -343,36 +441,17 @@ juhe_ledger_startup(JuheLedgerSummary *sum)
 		{
 			sum->orphans++;
 			sum->billed_today++;
+			if (sum->oldest_at == 0)
+				sum->oldest_at = now;
 		}
 	}
 
 	/* compact: results only, within the retention, no unreadable bytes */
 	if (sent > 0 || sum->pruned > 0 || sum->skipped_bytes > 0)
 	{
-		const char *tmp = JUHE_LEDGER_FILE ".tmp";
-		int			out = BasicOpenFilePerm(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY,
-											pg_file_create_mode);
-		bool		ok = out >= 0;
-
-		reader_open(&rd, fd);
-		while (ok && reader_next(&rd, &rec))
-		{
-			if (rec.fate == JUHE_FATE_SENT || (cutoff != 0 && rec.at < cutoff))
-				continue;
-			ok = write(out, &rec, REC_SIZE) == (ssize_t) REC_SIZE;
-		}
-		if (ok)
-			ok = pg_fsync(out) == 0;
-		if (out >= 0)
-			close(out);
-		if (!ok || durable_rename(tmp, JUHE_LEDGER_FILE, LOG) != 0)
-		{
-			ereport(LOG,
-					(errcode_for_file_access(),
-					 errmsg("juheid: could not compact file \"%s\": %m", JUHE_LEDGER_FILE)));
-			unlink(tmp);
+		hash_destroy(open);		/* every request has its result now */
+		if (!compact(fd, cutoff, NULL))
 			sum->pruned = 0;
-		}
 	}
 	else if (sum->orphans > 0)
 		(void) pg_fsync(fd);
@@ -383,6 +462,8 @@ juhe_ledger_startup(JuheLedgerSummary *sum)
 		ledger_fd = -1;
 	}
 
+	if (sum->oldest_at == 0)
+		sum->oldest_at = now;
 	if (sum->orphans > 0 || sum->skipped_bytes > 0 || sum->pruned > 0)
 		ereport(LOG,
 				(errmsg("juheid: ledger checked: %lld records, %lld requests whose answer never arrived now marked in doubt, %lld unreadable bytes skipped, %lld results past juhe.ledger_retention_days removed",
@@ -391,6 +472,78 @@ juhe_ledger_startup(JuheLedgerSummary *sum)
 done:
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
+}
+
+/* ---------------------------------------------------------------- prune */
+
+int64
+juhe_ledger_prune(bool force)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz cutoff;
+	TimestampTz oldest = 0;
+	MemoryContext cxt,
+				old;
+	HASHCTL		ctl;
+	HTAB	   *open;
+	LedgerReader rd;
+	JuheLedgerRecord rec;
+	int64		pruned = 0;
+	int			fd;
+
+	if (juhe_ledger_retention_days <= 0 || ledger_shared == NULL)
+		return 0;
+	cutoff = now - (TimestampTz) juhe_ledger_retention_days * USECS_PER_DAY;
+	LWLockAcquire(ledger_lock, LW_SHARED);
+	oldest = ledger_shared->oldest_at;
+	LWLockRelease(ledger_lock);
+	if (!force && oldest >= cutoff)
+		return 0;				/* nothing old enough */
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "juheid ledger prune",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	LWLockAcquire(ledger_lock, LW_EXCLUSIVE);
+	fd = BasicOpenFilePerm(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY, 0);
+	if (fd >= 0)
+	{
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(OpenEntry);
+		ctl.hcxt = cxt;
+		open = hash_create("juheid open requests", 256, &ctl,
+						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		oldest = 0;
+		reader_open(&rd, fd);
+		while (reader_next(&rd, &rec))
+		{
+			if (rec.fate == JUHE_FATE_SENT)
+			{
+				hash_search(open, &rec.id, HASH_ENTER, NULL);
+				continue;
+			}
+			hash_search(open, &rec.id, HASH_REMOVE, NULL);
+			if (rec.at < cutoff)
+				pruned++;
+			else if (oldest == 0 || rec.at < oldest)
+				oldest = rec.at;
+		}
+		if (compact(fd, cutoff, open))
+		{
+			pg_atomic_fetch_add_u32(&ledger_shared->generation, 1);
+			ledger_shared->oldest_at = oldest ? oldest : now;
+		}
+		else
+			pruned = 0;
+		close(fd);
+	}
+	LWLockRelease(ledger_lock);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	if (pruned > 0)
+		ereport(LOG,
+				(errmsg("juheid: removed %lld results older than juhe.ledger_retention_days (%d) from the ledger",
+						(long long) pruned, juhe_ledger_retention_days)));
+	return pruned;
 }
 
 /* ---------------------------------------------------------------- SQL */

@@ -9,7 +9,9 @@
 
 #include "postgres.h"
 
+#include "port/atomics.h"
 #include "port/pg_crc32c.h"
+#include "storage/lwlock.h"
 
 #include "account.h"
 
@@ -56,7 +58,21 @@ typedef struct JuheLedgerSummary
 	int64		orphans;		/* "sent" without result, now in doubt */
 	int64		skipped_bytes;	/* unreadable bytes (torn records) */
 	int64		pruned;			/* results past juhe.ledger_retention_days */
+	TimestampTz oldest_at;		/* oldest result kept; 0 = none */
 } JuheLedgerSummary;
+
+/*
+ * Shared: the file's generation (a rewrite bumps it; every process reopens
+ * its descriptor before its next append) and the oldest result in it.
+ */
+typedef struct JuheLedgerShared
+{
+	pg_atomic_uint32 generation;
+	TimestampTz oldest_at;		/* under the lock; 0 = none */
+} JuheLedgerShared;
+
+extern void juhe_ledger_shmem_init(JuheLedgerShared *shared, LWLock *lock,
+								   bool found, TimestampTz oldest_at);
 
 extern void juhe_ledger_fill_record(JuheLedgerRecord *rec, const JuheTag *tag,
 									JuheFate fate, int res, int error_code,
@@ -70,5 +86,13 @@ extern bool juhe_ledger_append(const JuheLedgerRecord *rec);
 
 /* make what this process (or any other) appended durable */
 extern void juhe_ledger_sync(void);
+
+/*
+ * While the server runs (the gateway worker, hourly and on reload): drop
+ * results older than juhe.ledger_retention_days and "sent" records that
+ * have their result.  Without force, only when the oldest result known
+ * is past the limit.  Returns the number of results removed.
+ */
+extern int64 juhe_ledger_prune(bool force);
 
 #endif							/* JUHEID_LEDGER_H */

@@ -242,10 +242,39 @@ q1(q{SELECT juhe_verify('王五', '440304198808081238')});
 is(q1(q{SELECT count(*) FROM juhe_ledger}), $all, 'a new record after the repair is read');
 is(q1(q{SELECT count(*) FROM juhe_ledger WHERE status = 'billed' AND orderid !~ '^J[0-9]+$'}), 0,
 	'no billed row with a garbled order id');
+
+# ------------------------------------------------------------------
+# 5. juhe.ledger_retention_days: a record written here (with our own
+# CRC-32C) 400 days old is read, then pruned on reload by the running
+# server, and at server start
+append_record($file, 'JOLD1', 400);
+is(q1(q{SELECT count(*) FROM juhe_ledger WHERE orderid = 'JOLD1'}), 1,
+	'a record 400 days old is read (our CRC-32C agrees with the server)');
+$offset = -s $node->logfile;
+q1(q{ALTER SYSTEM SET juhe.ledger_retention_days = 30});
+$node->reload;
+$node->poll_query_until('postgres',
+	q{SELECT count(*) = 0 FROM juhe_ledger WHERE orderid = 'JOLD1'})
+  or die 'the old record was not pruned';
+like(slurp_file($node->logfile, $offset),
+	qr/juheid: removed 1 results older than juhe.ledger_retention_days \(30\)/,
+	'pruned while the server runs, on reload');
+my $kept = q1(q{SELECT count(*) FROM juhe_ledger});
+q1(q{SELECT juhe_verify('李四', '440304198808081238')});
+is(q1(q{SELECT count(*) FROM juhe_ledger}), $kept + 1,
+	'records written after the rewrite go to the new file');
+$node->stop;
+append_record($file, 'JOLD2', 31);
+$offset = -s $node->logfile;
+$node->start;
+like(slurp_file($node->logfile, $offset), qr/1 results past juhe.ledger_retention_days removed/,
+	'pruned at server start');
+is(q1(q{SELECT count(*) FROM juhe_ledger WHERE orderid LIKE 'JOLD%'}), 0, 'no old record left');
+is(q1(q{SELECT count(*) FROM juhe_ledger}), $kept + 1, 'the others kept');
 $node->stop;
 
 # ------------------------------------------------------------------
-# 5. Without shared_preload_libraries nothing is sent; the toolkit works
+# 6. Without shared_preload_libraries nothing is sent; the toolkit works
 my $bare = PostgreSQL::Test::Cluster->new('no_preload');
 $bare->init;
 $bare->append_conf('postgresql.conf', qq{
@@ -269,3 +298,26 @@ is($bare->safe_psql('postgres', q{SELECT juhe_idcard_valid('11010519491231002X')
 $bare->stop;
 
 done_testing();
+
+# a billed result record, $days old, appended to the ledger file; CRC-32C
+# (Castagnoli) computed here, independently of the server's code
+sub append_record
+{
+	my ($path, $orderid, $days) = @_;
+	my $at = int((time() - 946684800 - $days * 86400) * 1_000_000);
+	my $body = pack('V C C C c l< Q< q< q< Q< V V l< l< a64 a64 a64',
+		0x4A484C31, 2, 1, 0, 1, 0, 900_000_000 + $days, $at, $at, 0,
+		0, 0, 0, 0, 'postgres', 'postgres', $orderid);
+	my $crc = 0xFFFFFFFF;
+	for my $byte (unpack('C*', $body))
+	{
+		$crc ^= $byte;
+		$crc = ($crc & 1) ? (($crc >> 1) ^ 0x82F63B78) : ($crc >> 1) for 1 .. 8;
+	}
+	$crc ^= 0xFFFFFFFF;
+	open(my $fh, '>>', $path) or die "open $path: $!";
+	binmode $fh;
+	print $fh pack('V', $crc) . $body;
+	close $fh;
+	return;
+}
