@@ -146,14 +146,18 @@ like($node->safe_psql('postgres',
 	'the worker shows its state in pg_stat_activity');
 $node->stop;
 
-# without shared_preload_libraries there is no worker: calls go direct
+# without shared_preload_libraries there is no worker, and since 1.1 no
+# ledger and no cap either: juheid sends nothing
 my $plain = juheid_node('nopreload',
 	"shared_preload_libraries = ''\nsession_preload_libraries = 'juheid'\n");
 is($plain->safe_psql('postgres',
 		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'juheid gateway'"),
 	'0', 'no worker without shared_preload_libraries');
-is($plain->safe_psql('postgres',
-		"SELECT (juhe_verify('张三', '11010519491231002X')).res; SELECT connections FROM juhe_backend_stats()"),
-	"1\n1", 'the call goes direct (this backend opened the connection)');
+($ret, $out, $err) = $plain->psql('postgres',
+	"SELECT (juhe_verify('张三', '11010519491231002X')).res");
+like($err, qr/juheid must be loaded via shared_preload_libraries/,
+	'the call is refused (no ledger, no cap without preload)');
+is($plain->safe_psql('postgres', 'SELECT requests, connections FROM juhe_backend_stats()'),
+	'0|0', 'nothing was sent');
 $plain->stop;
 done_testing();
