@@ -60,5 +60,12 @@ SELECT juhe_idcard_normalize('110105491231002'), juhe_idcard_valid('110105194912
 
 -- what this backend did
 SELECT * FROM juhe_backend_stats();
+
+-- what the cluster spent: statistics, the ledger of billed answers (the
+-- rejected signup above rolled back, its answer is still there), today's count
+SELECT datname, rolname, mode, requests, billed, matches, mismatches, service_errors,
+       local_answers, p50_ms, service_error_codes FROM juhe_stats;
+SELECT orderid, via, status, res, outcome FROM juhe_ledger ORDER BY id;
+SELECT * FROM juhe_billing;
 SQL
 echo "== demo finished; cluster and mock stopped"
