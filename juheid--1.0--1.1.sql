@@ -49,7 +49,7 @@ SELECT d.datname,
        s.retries,
        s.transport_failures,
        s.total_time_ms,
-       s.total_time_ms / nullif(s.billed + s.in_doubt + s.service_errors + s.transport_failures, 0)
+       s.total_time_ms / nullif((SELECT sum(n) FROM unnest(s.latency_buckets) AS n), 0)
            AS mean_time_ms,
        s.p50_ms,
        s.p95_ms,
