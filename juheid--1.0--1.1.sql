@@ -151,3 +151,19 @@ COMMENT ON VIEW juhe_billing IS
 
 REVOKE ALL ON juhe_billing FROM PUBLIC;
 GRANT SELECT ON juhe_billing TO pg_read_all_stats;
+
+------------------------------------------------------------------------------
+-- Bulk verification (src/batch.c)
+------------------------------------------------------------------------------
+CREATE FUNCTION juhe_verify_many(realnames text[], idcards text[],
+                                 mode text DEFAULT NULL, parallel integer DEFAULT 8)
+RETURNS TABLE (ord integer, res integer, orderid text, error_code integer,
+               reason text, failure text)
+AS 'MODULE_PATHNAME', 'juhe_verify_many'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION juhe_verify_many(text[], text[], text, integer) IS
+'Verify many name/ID pairs with up to "parallel" requests in flight; one row per position (ord from 1), failures in the failure column';
+
+-- every pair may cost money: nobody may call it until granted
+REVOKE ALL ON FUNCTION juhe_verify_many(text[], text[], text, integer) FROM PUBLIC;

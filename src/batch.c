@@ -1,21 +1,33 @@
 /*
  * batch.c
- *		juhe_verify_batch_internal(realnames text[], idcards text[], mode text,
- *		                           parallel int) → SETOF juhe_result
+ *		Many verifications in one call, up to `parallel` requests in flight.
  *
- * Runs many verifications through one juhe_verify_items() call, up to
- * `parallel` requests in flight at once on the transport engine.  Not part
- * of the installed SQL API yet: the regression suite declares it (see
- * sql/batch.sql) to exercise the concurrent engine that bulk verification
- * will build on.  Answers come back in input order; NULL pairs give NULL rows.
+ *	juhe_verify_many(realnames text[], idcards text[], mode text,
+ *	                 parallel int) → TABLE (ord, res, orderid, error_code,
+ *	                                        reason, failure)
+ *	juhe_verify_batch_internal(realnames text[], idcards text[], mode text,
+ *	                           parallel int) → SETOF juhe_result
+ *
+ * Both run the pairs through juhe_verify_items(), 10,000 at a time
+ * (duplicates in a chunk sent once, found with a hash table; billed
+ * answers for duplicates further apart come from the memo), and answer in
+ * input order; a NULL name or
+ * ID gives a row of NULLs and sends nothing.  juhe_verify_many never lets
+ * one failed item discard the others' answers: a failure is a row whose
+ * `failure` column says what juheid would have raised ("JH011: ..."), with
+ * no personal data.  juhe_verify_batch_internal, which the regression
+ * suite declares itself, raises the first failure instead.
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/elog.h"
+#include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
 #include "errors.h"
@@ -24,12 +36,31 @@
 #include "result.h"
 #include "verify.h"
 
-#define MAX_PARALLEL 32
+#define MAX_PARALLEL 64
 
+PG_FUNCTION_INFO_V1(juhe_verify_many);
 PG_FUNCTION_INFO_V1(juhe_verify_batch_internal);
 
-Datum
-juhe_verify_batch_internal(PG_FUNCTION_ARGS)
+/*
+ * Items are verified CHUNK at a time, so memory is bounded by the chunk,
+ * not by the arrays; duplicates are found within a chunk, and billed
+ * answers further apart come from the memo.
+ */
+#define CHUNK 10000
+
+typedef struct Batch
+{
+	int			n;				/* items in this chunk */
+	int			base;			/* position of the first, from 0 */
+	bool	   *skip;			/* a NULL name or ID */
+	JuheItem   *items;
+} Batch;
+
+typedef void (*EmitRows) (ReturnSetInfo *rsinfo, const Batch *b);
+
+/* check the arguments, then verify and emit chunk by chunk */
+static void
+run_batch(FunctionCallInfo fcinfo, EmitRows emit)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Datum	   *names,
@@ -40,15 +71,12 @@ juhe_verify_batch_internal(PG_FUNCTION_ARGS)
 				nids;
 	int			parallel;
 	JuheMode	mode;
-	JuheItem   *items;
-	ErrorContextCallback guard;
-	
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_NULL();
-	juhe_guard_push(&guard);
+	Batch		b;
+	MemoryContext chunk_cxt;
+
 	mode = PG_ARGISNULL(2) ? (JuheMode) juhe_mode :
 		juhe_mode_from_text(text_to_cstring(PG_GETARG_TEXT_PP(2)));
-	parallel = PG_ARGISNULL(3) ? 4 : PG_GETARG_INT32(3);
+	parallel = PG_ARGISNULL(3) ? 8 : PG_GETARG_INT32(3);
 	if (parallel < 1 || parallel > MAX_PARALLEL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -61,35 +89,145 @@ juhe_verify_batch_internal(PG_FUNCTION_ARGS)
 	if (nnames != nids)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("realnames and idcards must have the same length")));
+				 errmsg("realnames and idcards must have the same length"),
+				 errdetail("realnames has length %d, idcards length %d.", nnames, nids)));
+
+	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "juheid bulk chunk",
+									  ALLOCSET_DEFAULT_SIZES);
+	b.items = palloc(sizeof(JuheItem) * Min(Max(nnames, 1), CHUNK));
+	b.skip = palloc(sizeof(bool) * Min(Max(nnames, 1), CHUNK));
+	for (b.base = 0; b.base < nnames; b.base += CHUNK)
+	{
+		MemoryContext old;
+
+		b.n = Min(CHUNK, nnames - b.base);
+		memset(b.items, 0, sizeof(JuheItem) * b.n);
+		/* what a chunk allocates (normalised input, requests) goes with it */
+		old = MemoryContextSwitchTo(chunk_cxt);
+		for (int k = 0; k < b.n; k++)
+		{
+			int			i = b.base + k;
+
+			b.skip[k] = name_nulls[i] || id_nulls[i];
+			if (b.skip[k])
+				b.items[k].done = true; /* nothing to send */
+			else
+				juhe_prepare_item(&b.items[k], DatumGetTextPP(names[i]),
+								  DatumGetTextPP(ids[i]));
+			if ((k & 1023) == 1023)
+				CHECK_FOR_INTERRUPTS();
+		}
+		juhe_verify_items(b.items, b.n, mode, parallel, JUHE_VIA_BULK);
+		emit(rsinfo, &b);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(chunk_cxt);
+	}
+	MemoryContextDelete(chunk_cxt);
+}
+
+/*
+ * What juheid would have raised for a failed item, as "SQLSTATE: message"
+ * (the messages hold no personal data).  The error is raised by
+ * juhe_report_failure() alone, which changes no state: catching it here is
+ * safe without a subtransaction.
+ */
+static char *
+failure_text(const JuheItem *it)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	char	   *volatile text = NULL;
+
+	PG_TRY();
+	{
+		juhe_report_failure(it, JUHE_OUTCOME_FAILED, NULL);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *ed;
+
+		MemoryContextSwitchTo(cxt);
+		ed = CopyErrorData();
+		FlushErrorState();
+		text = psprintf("%s: %s", unpack_sql_state(ed->sqlerrcode), ed->message);
+		FreeErrorData(ed);
+	}
+	PG_END_TRY();
+	return text ? text : pstrdup("unknown failure");
+}
+
+#define MANY_NATTS 6
+
+static void
+emit_many(ReturnSetInfo *rsinfo, const Batch *b)
+{
+	for (int k = 0; k < b->n; k++)
+	{
+		Datum		values[MANY_NATTS] = {0};
+		bool		nulls[MANY_NATTS] = {false, true, true, true, true, true};
+
+		values[0] = Int32GetDatum(b->base + k + 1);
+		if (!b->skip[k])
+		{
+			if (b->items[k].done)
+				juhe_result_values(&b->items[k].answer, values + 1, nulls + 1);
+			else
+			{
+				values[5] = CStringGetTextDatum(failure_text(&b->items[k]));
+				nulls[5] = false;
+			}
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+Datum
+juhe_verify_many(PG_FUNCTION_ARGS)
+{
+	static const Oid types[MANY_NATTS] = {INT4OID, INT4OID, TEXTOID, INT4OID, TEXTOID, TEXTOID};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ErrorContextCallback guard;
 
 	InitMaterializedSRF(fcinfo, 0);
-	juhe_check_result_desc(rsinfo->setDesc, juhe_result_types, JUHE_RESULT_NATTS, "juhe_result");
+	juhe_check_result_desc(rsinfo->setDesc, types, MANY_NATTS, "juhe_verify_many()");
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_VOID();		/* no arrays: no rows */
 
-	items = palloc0(sizeof(JuheItem) * Max(nnames, 1));
-	for (int i = 0; i < nnames; i++)
-	{
-		if (name_nulls[i] || id_nulls[i])
-			items[i].done = true;	/* nothing to send; a NULL row below */
-		else
-			juhe_prepare_item(&items[i], DatumGetTextPP(names[i]),
-							  DatumGetTextPP(ids[i]));
-	}
-	juhe_verify_items(items, nnames, mode, parallel, JUHE_VIA_BULK);
+	juhe_guard_push(&guard);
+	run_batch(fcinfo, emit_many);
+	juhe_guard_pop(&guard);
+	PG_RETURN_VOID();
+}
 
-	for (int i = 0; i < nnames; i++)
+static void
+emit_results(ReturnSetInfo *rsinfo, const Batch *b)
+{
+	for (int k = 0; k < b->n; k++)
 	{
 		Datum		values[JUHE_RESULT_NATTS] = {0};
 		bool		nulls[JUHE_RESULT_NATTS] = {true, true, true, true};
 
-		if (!name_nulls[i] && !id_nulls[i])
+		if (!b->skip[k])
 		{
-			if (!items[i].done)
-				juhe_report_failure(&items[i], JUHE_OUTCOME_FAILED, NULL);
-			juhe_result_values(&items[i].answer, values, nulls);
+			if (!b->items[k].done)
+				juhe_report_failure(&b->items[k], JUHE_OUTCOME_FAILED, NULL);
+			juhe_result_values(&b->items[k].answer, values, nulls);
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+Datum
+juhe_verify_batch_internal(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ErrorContextCallback guard;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	juhe_guard_push(&guard);
+	InitMaterializedSRF(fcinfo, 0);
+	juhe_check_result_desc(rsinfo->setDesc, juhe_result_types, JUHE_RESULT_NATTS, "juhe_result");
+	run_batch(fcinfo, emit_results);
 	juhe_guard_pop(&guard);
 	return (Datum) 0;
 }

@@ -553,6 +553,12 @@ juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 			  const JuheHttpOptions *opts, JuheHttpDone done, void *arg)
 {
 	ensure_multi();
+	/*
+	 * Keep as many idle connections as requests may be in flight: with
+	 * fewer, every transfer beyond the cache size would close its
+	 * connection when it ends and the next one would open a new one.
+	 */
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) Max(max_parallel, POOL_MAX));
 
 	PG_TRY();
 	{

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "utils/hsearch.h"
 
 #include "account.h"
 #include "gateway.h"
@@ -168,6 +169,13 @@ send_with_retries(RunState *rs, int n, const int *leader,
 	pfree(batch);
 }
 
+/* duplicates within a batch: digest -> the item that sends */
+typedef struct LeaderEntry
+{
+	uint8		digest[JUHE_DIGEST_LEN];
+	int			leader;
+} LeaderEntry;
+
 /* the bodies hold the key and personal data: wiped, also on cancel */
 static void
 wipe_bodies(JuheHttp *http, int n)
@@ -193,6 +201,7 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
 	JuheHttpOptions opts;
 	RunState	rs;
 	JuheTag    *tags;
+	HTAB	   *volatile seen = NULL;
 	volatile int64 local = 0,
 				memo_hits = 0;
 
@@ -241,14 +250,30 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
 				memo_hits++;
 				continue;
 			}
+			/* the first item with this digest leads; the others follow it */
+			if (seen == NULL && n > 1)
+			{
+				HASHCTL		ctl;
+
+				ctl.keysize = JUHE_DIGEST_LEN;
+				ctl.entrysize = sizeof(LeaderEntry);
+				ctl.hcxt = CurrentMemoryContext;
+				seen = hash_create("juheid batch duplicates", Min(n, 1024), &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+			}
 			leader[i] = i;
-			for (int j = 0; j < i; j++)
-				if (leader[j] == j &&
-					memcmp(digests + j * JUHE_DIGEST_LEN, d, JUHE_DIGEST_LEN) == 0)
-				{
-					leader[i] = j;
-					break;
-				}
+			if (seen)
+			{
+				bool		found;
+				LeaderEntry *e = hash_search(seen, d, HASH_ENTER, &found);
+
+				if (found)
+					leader[i] = e->leader;
+				else
+					e->leader = i;
+			}
+			if ((i & 1023) == 1023)
+				CHECK_FOR_INTERRUPTS();
 			if (leader[i] == i)
 			{
 				http[i].url = url;
@@ -299,5 +324,7 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
 	pfree(leader);
 	pfree(http);
 	pfree(tags);
+	if (seen)
+		hash_destroy(seen);
 	pfree(url);
 }

@@ -1,0 +1,81 @@
+-- juhe_verify_many: many pairs in one call, one row per position, up to
+-- `parallel` requests in flight; a failed item is a row with a failure,
+-- never an error that throws the other answers away.
+SET juhe.mode = 'plain';
+SET juhe.retries = 0;
+SELECT juhe_test.reset();
+SELECT coalesce(max(id), 0) AS id0 FROM juhe_ledger \gset
+
+-- order, NULLs, duplicates, answers, service errors, local answers and
+-- transport failures in one batch
+CREATE TEMP TABLE many AS
+SELECT * FROM juhe_verify_many(
+    ARRAY['张三', '李四', NULL, '张三', '测试', '测试', '张三', '测试', '测试', '王五'],
+    ARRAY['11010519491231002X', '440304198808081238', '11010519491231002X', '11010519491231002X',
+          '110101200001010010', '110101200001012139', '11010519491231002Y', '110101200001012163',
+          NULL, '440304198808081238'],
+    'plain', 4);
+SELECT ord, res, orderid ~ '^J[0-9]+$' AS has_orderid, error_code, reason, failure
+  FROM many ORDER BY ord;
+-- the duplicate shares its leader's answer (one request, one order id)
+SELECT count(DISTINCT orderid) AS order_ids_for_ord_1_and_4 FROM many WHERE ord IN (1, 4);
+-- sent: 张三, 李四, 210301, 503, 2163, 王五 (not the duplicate, the local answer, the NULLs)
+SELECT (s ->> 'requests')::int AS requests, (s ->> 'billed')::int AS billed FROM juhe_test.stats() s;
+SELECT via, status, count(*) FROM juhe_ledger WHERE id > :id0 GROUP BY via, status ORDER BY status;
+
+-- empty and NULL arrays: no rows; bad arguments: errors
+SELECT count(*) FROM juhe_verify_many('{}', '{}');
+SELECT count(*) FROM juhe_verify_many(NULL, '{}');
+SELECT * FROM juhe_verify_many('{张三}', '{}');
+SELECT * FROM juhe_verify_many('{张三}', '{11010519491231002X}', 'plain', 0);
+SELECT * FROM juhe_verify_many('{张三}', '{11010519491231002X}', 'plain', 65);
+SELECT * FROM juhe_verify_many('{张三}', '{11010519491231002X}', 'sm4');
+
+-- the per-statement guard and the daily cap make failure rows, not errors
+SET juhe.max_requests_per_statement = 2;
+SELECT juhe_test.reset();
+SELECT ord, res IS NOT NULL AS answered, failure
+  FROM juhe_verify_many(ARRAY['甲一', '甲二', '甲三', '甲四'], array_fill('440304198808081238'::text, ARRAY[4]), 'plain', 1)
+ ORDER BY ord;
+SELECT (s ->> 'requests')::int AS requests FROM juhe_test.stats() s;
+RESET juhe.max_requests_per_statement;
+SELECT billed_today + in_flight AS used FROM juhe_billing \gset
+SELECT set_config('juhe.max_billed_per_day', (:used + 1)::text, false) IS NOT NULL AS cap_set;
+SELECT ord, res IS NOT NULL AS answered, failure
+  FROM juhe_verify_many(ARRAY['乙一', '乙二', '乙三'], array_fill('440304198808081238'::text, ARRAY[3]), 'plain', 1)
+ ORDER BY ord;
+RESET juhe.max_billed_per_day;
+
+-- 100,000 copies of one pair: one request (duplicates found in a hash table)
+SELECT juhe_test.reset();
+SELECT count(*) AS rows, count(DISTINCT orderid) AS order_ids
+  FROM juhe_verify_many(array_fill('张三'::text, ARRAY[100000]),
+                        array_fill('11010519491231002X'::text, ARRAY[100000]));
+SELECT (s ->> 'requests')::int AS requests FROM juhe_test.stats() s;
+
+-- a huge batch is cancelled by statement_timeout (memory: one chunk of
+-- 10,000 items at a time, not the 3,000,000)
+SET statement_timeout = '300ms';
+SELECT clock_timestamp() AS t0 \gset
+SELECT count(*) FROM juhe_verify_many(array_fill('张三'::text, ARRAY[3000000]),
+                                      array_fill('11010519491231002Y'::text, ARRAY[3000000]));
+RESET statement_timeout;
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '2 s' AS stopped_in_time;
+
+-- 200 distinct pairs at parallel 32: no connection opened for one request
+-- only (at most 32 with the backend's own connections, at most
+-- juhe.gateway_connections through the gateway)
+SELECT juhe_test.reset();
+SELECT count(*) FILTER (WHERE res IS NOT NULL) AS answered
+  FROM juhe_verify_many(ARRAY(SELECT '测' || chr(19968 + g) FROM generate_series(1, 200) g),
+                        array_fill('440304198808081238'::text, ARRAY[200]), 'plain', 32);
+SELECT (s ->> 'requests')::int AS requests, (s ->> 'connections')::int <= 32 AS connections_reused
+  FROM juhe_test.stats() s;
+
+-- nobody may call it until granted
+CREATE ROLE regress_bulk_user;
+SET ROLE regress_bulk_user;
+SELECT * FROM juhe_verify_many('{张三}', '{11010519491231002X}');
+RESET ROLE;
+DROP ROLE regress_bulk_user;
+DROP TABLE many;
