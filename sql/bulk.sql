@@ -72,6 +72,27 @@ SELECT count(*) FILTER (WHERE res IS NOT NULL) AS answered
 SELECT (s ->> 'requests')::int AS requests, (s ->> 'connections')::int <= 32 AS connections_reused
   FROM juhe_test.stats() s;
 
+-- juhe.max_requests_per_second spaces the requests of the whole cluster:
+-- 20 distinct pairs at 20 a second take about a second, however parallel
+ALTER SYSTEM SET juhe.max_requests_per_second = 20;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+SELECT current_setting('juhe.max_requests_per_second') AS rate;
+SELECT juhe_test.reset();
+SELECT clock_timestamp() AS t0 \gset
+SELECT count(*) FILTER (WHERE res IS NOT NULL) AS answered
+  FROM juhe_verify_many(ARRAY(SELECT '测' || chr(20968 + g) FROM generate_series(1, 20) g),
+                        array_fill('440304198808081238'::text, ARRAY[20]), 'plain', 8);
+SELECT clock_timestamp() - :'t0'::timestamptz BETWEEN interval '0.9 s' AND interval '1.6 s' AS took_about_a_second;
+-- single calls wait their turn too
+SELECT clock_timestamp() AS t0 \gset
+SELECT count(juhe_verify(n, '440304198808081238'))
+  FROM (SELECT '测' || chr(21968 + g) AS n FROM generate_series(1, 5) g) s;
+SELECT clock_timestamp() - :'t0'::timestamptz >= interval '0.19 s' AS spaced;
+ALTER SYSTEM RESET juhe.max_requests_per_second;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+
 -- nobody may call it until granted
 CREATE ROLE regress_bulk_user;
 SET ROLE regress_bulk_user;

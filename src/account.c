@@ -58,6 +58,7 @@ typedef struct AccountShared
 	int64		billed_today;
 	int64		in_flight;
 	pg_atomic_uint64 next_id;
+	pg_atomic_uint64 rate_next; /* earliest start of the next request */
 } AccountShared;
 
 static AccountShared *account_shm = NULL;
@@ -120,6 +121,7 @@ account_shmem_startup(void)
 		account_shm->billed_today = sum.billed_today;
 		account_shm->in_flight = 0;
 		pg_atomic_init_u64(&account_shm->next_id, sum.max_id + 1);
+		pg_atomic_init_u64(&account_shm->rate_next, 0);
 		juhe_stats_load();
 	}
 	else
@@ -315,6 +317,32 @@ juhe_account_flush(void)
 {
 	if (juhe_ledger_sync_on)
 		juhe_ledger_sync();
+}
+
+/* ---------------------------------------------------------------- rate */
+
+TimestampTz
+juhe_rate_reserve(void)
+{
+	int			rate = juhe_max_requests_per_second;
+	TimestampTz now;
+	int64		step;
+	uint64		cur;
+
+	if (rate <= 0 || account_shm == NULL)
+		return 0;
+	step = USECS_PER_SEC / rate;
+	now = GetCurrentTimestamp();
+	cur = pg_atomic_read_u64(&account_shm->rate_next);
+	for (;;)
+	{
+		/* an idle cluster starts now: no burst saved up */
+		TimestampTz at = Max((TimestampTz) cur, now);
+
+		if (pg_atomic_compare_exchange_u64(&account_shm->rate_next, &cur,
+										   (uint64) (at + step)))
+			return at;
+	}
 }
 
 /* ---------------------------------------------------------------- settle */

@@ -98,6 +98,13 @@ extern void juhe_account_track(struct JuheHttp *http, int n);
 extern void juhe_account_abandon_run(void);
 extern void juhe_account_untrack(void);
 
+/*
+ * juhe.max_requests_per_second, for the whole cluster: reserve the next
+ * start time (requests are spaced 1/rate seconds apart); 0 if there is no
+ * limit.  The caller starts its request at that time, not before.
+ */
+extern TimestampTz juhe_rate_reserve(void);
+
 /* shared state for stats.c, ledger.c: the billing day of a timestamp */
 extern int32 juhe_billing_day(TimestampTz ts);
 

@@ -734,19 +734,36 @@ juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
 		int			next = 0;
 		int			active = 0;
 		int			finished = 0;
+		bool		rate_held = false;
+		TimestampTz rate_at = 0;
 
 		while (finished < n)
 		{
 			bool		progressed = false;
 			bool		submitted = false;
+			long		rate_wait_ms = -1;
 			TimestampTz now;
 
 			while (active < max_parallel && next < n)
 			{
-				int			i = gw_claim();
+				int			i;
 
+				/* juhe.max_requests_per_second: wait for this one's turn */
+				if (!rate_held)
+				{
+					rate_at = juhe_rate_reserve();
+					rate_held = true;
+				}
+				now = GetCurrentTimestamp();
+				if (rate_at > now)
+				{
+					rate_wait_ms = Max((rate_at - now + 999) / 1000, 1);
+					break;
+				}
+				i = gw_claim();
 				if (i < 0)
 					break;		/* every slot busy: wait for one */
+				rate_held = false;
 				gw_submit(i, reqs[next], opts);
 				juhe_stats_add(JUHE_STAT_REQUESTS, 1);
 				slot_of[next] = i;
@@ -780,8 +797,12 @@ juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
 
 			if (finished < n && !progressed)
 			{
+				long		timeout = active > 0 ? 1000 : 10;
+
+				if (rate_wait_ms > 0)
+					timeout = Min(timeout, rate_wait_ms);
 				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-								 active > 0 ? 1000 : 10,
+								 timeout,
 								 juhe_wait_event(JUHE_WAIT_REQUEST));
 				ResetLatch(MyLatch);
 			}

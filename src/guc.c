@@ -35,6 +35,7 @@ int			juhe_ledger_retention_days = 0;
 int			juhe_max_billed_per_day = 0;
 char	   *juhe_billing_timezone = NULL;
 int			juhe_max_requests_per_statement = 10000;
+int			juhe_max_requests_per_second = 0;
 char	   *juhe_proxy = NULL;
 
 /* the modes: name (juhe.mode, juhe_verify's argument) and endpoint */
@@ -364,6 +365,15 @@ juhe_define_gucs(void)
 							&juhe_max_requests_per_statement,
 							10000, 0, INT_MAX,
 							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("juhe.max_requests_per_second",
+							"Most requests per second the whole cluster sends to the service (0: no limit).",
+							"The provider limits the account, not the backend: every path (function, trigger, bulk) waits its turn.",
+							&juhe_max_requests_per_second,
+							0, 0, 100000,
+							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
 

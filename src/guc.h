@@ -36,6 +36,7 @@ extern int	juhe_ledger_retention_days;
 extern int	juhe_max_billed_per_day;
 extern char *juhe_billing_timezone;
 extern int	juhe_max_requests_per_statement;
+extern int	juhe_max_requests_per_second;
 
 extern void juhe_define_gucs(void);
 

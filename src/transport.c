@@ -17,6 +17,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "account.h"
 #include "compat.h"
 #include "stats.h"
 #include "transport.h"
@@ -565,13 +566,31 @@ juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 		int			next = 0;
 		int			active = 0;
 		int			finished = 0;
+		bool		rate_held = false;
+		TimestampTz rate_at = 0;
 
 		while (finished < n)
 		{
 			int			k;
+			long		rate_wait_ms = -1;
 
 			while (active < max_parallel && next < n)
 			{
+				TimestampTz now;
+
+				/* juhe.max_requests_per_second: wait for this one's turn */
+				if (!rate_held)
+				{
+					rate_at = juhe_rate_reserve();
+					rate_held = true;
+				}
+				now = GetCurrentTimestamp();
+				if (rate_at > now)
+				{
+					rate_wait_ms = Max((rate_at - now + 999) / 1000, 1);
+					break;
+				}
+				rate_held = false;
 				if (start_transfer(reqs[next], opts))
 					active++;
 				else
@@ -582,7 +601,11 @@ juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 				next++;
 			}
 			if (active == 0)
+			{
+				if (rate_wait_ms > 0)
+					juhe_http_sleep(rate_wait_ms);
 				continue;
+			}
 
 			wait_and_drive();
 			k = juhe_http_collect(done, arg);
