@@ -27,6 +27,7 @@ OBJS = \
 	src/stats.o \
 	src/trigger.o \
 	src/batch.o \
+	src/table_job.o \
 	src/toolkit.o \
 	src/today.o \
 	src/idcard.o \

@@ -167,3 +167,54 @@ COMMENT ON FUNCTION juhe_verify_many(text[], text[], text, integer) IS
 
 -- every pair may cost money: nobody may call it until granted
 REVOKE ALL ON FUNCTION juhe_verify_many(text[], text[], text, integer) FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Resumable table jobs (src/table_job.c)
+------------------------------------------------------------------------------
+CREATE PROCEDURE juhe_verify_table(tbl regclass, realname_column name, idcard_column name,
+                                   result_column name, mode text DEFAULT NULL,
+                                   parallel integer DEFAULT 8, batch_size integer DEFAULT 1000,
+                                   orderid_column name DEFAULT NULL,
+                                   verified_at_column name DEFAULT NULL)
+AS 'MODULE_PATHNAME', 'juhe_verify_table'
+LANGUAGE C;
+
+COMMENT ON PROCEDURE juhe_verify_table(regclass, name, name, name, text, integer, integer, name, name) IS
+'Verify the rows whose result column is NULL, batch by batch, committing after each (CALL it outside a transaction block); run it again to resume';
+
+REVOKE ALL ON PROCEDURE juhe_verify_table(regclass, name, name, name, text, integer, integer, name, name) FROM PUBLIC;
+
+CREATE FUNCTION juhe_progress_rows(
+    OUT pid integer,
+    OUT dbid oid,
+    OUT relid oid,
+    OUT started_at timestamptz,
+    OUT updated_at timestamptz,
+    OUT total bigint,
+    OUT done bigint,
+    OUT answered bigint,
+    OUT left_for_next_run bigint,
+    OUT batches bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'juhe_progress_rows'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+CREATE VIEW juhe_progress AS
+SELECT p.pid,
+       d.datname,
+       p.relid,
+       p.started_at,
+       p.updated_at,
+       p.total,
+       p.done,
+       p.answered,
+       p.left_for_next_run,
+       p.batches,
+       round(p.done / nullif(extract(epoch FROM p.updated_at - p.started_at), 0), 1) AS rows_per_second,
+       CASE WHEN p.done > 0 AND p.total > p.done
+            THEN (p.updated_at - p.started_at) * ((p.total - p.done)::float8 / p.done) END AS time_left
+  FROM juhe_progress_rows() AS p
+  LEFT JOIN pg_database AS d ON d.oid = p.dbid;
+
+COMMENT ON VIEW juhe_progress IS
+'Running juhe_verify_table jobs: rows done of those NULL at the start, answered, left for the next run, rate, time left';

@@ -93,10 +93,81 @@ ALTER SYSTEM RESET juhe.max_requests_per_second;
 SELECT pg_reload_conf();
 SELECT pg_sleep(0.3);
 
+-- CALL juhe_verify_table: the rows whose result is NULL, batch by batch,
+-- committed after each; a failed call leaves its row NULL for the next run
+-- (its NOTICE per batch shows rates and times: not shown here)
+SET client_min_messages = warning;
+CREATE TABLE people (id int PRIMARY KEY, realname text, idcard text,
+                     v juhe_result, orderid text, verified_at timestamptz);
+INSERT INTO people (id, realname, idcard)
+SELECT g,
+       CASE WHEN g % 10 = 0 THEN '张三' ELSE '测' || chr(19968 + g) END,
+       CASE WHEN g % 7 = 0 THEN '110101200001012139'     -- 503: left for the next run
+            WHEN g % 11 = 0 THEN '11010519491231002Y'    -- answered locally
+            ELSE '440304198808081238' END
+  FROM generate_series(1, 120) g;
+INSERT INTO people (id, realname, idcard) VALUES (121, NULL, '440304198808081238');
+SELECT juhe_test.reset();
+SELECT coalesce(max(id), 0) AS id0 FROM juhe_ledger \gset
+CALL juhe_verify_table('people', 'realname', 'idcard', 'v', batch_size => 50, parallel => 8,
+                       orderid_column => 'orderid', verified_at_column => 'verified_at');
+SELECT count(*) FILTER (WHERE v IS NULL) AS still_null,
+       count(*) FILTER (WHERE (v).error_code = 0) AS billed,
+       count(*) FILTER (WHERE (v).error_code = 210304) AS local,
+       count(*) FILTER (WHERE orderid IS NOT NULL) = count(*) FILTER (WHERE (v).error_code = 0) AS orderids,
+       count(*) FILTER (WHERE verified_at IS NOT NULL) = count(*) FILTER (WHERE (v).error_code = 0) AS verified_at
+  FROM people;
+SELECT (s ->> 'requests')::int AS requests, (s ->> 'billed')::int AS billed FROM juhe_test.stats() s;
+SELECT via, status, outcome, count(*) FROM juhe_ledger WHERE id > :id0 GROUP BY 1, 2, 3;
+-- again: only the 18 rows still NULL are taken up (17 sent: one has no
+-- name), nothing is paid twice
+SELECT juhe_test.reset();
+CALL juhe_verify_table('people', 'realname', 'idcard', 'v', batch_size => 50);
+SELECT (s ->> 'requests')::int AS requests, (s ->> 'billed')::int AS billed FROM juhe_test.stats() s;
+-- integer and jsonb result columns
+CREATE TABLE people2 (realname text, idcard varchar(18), res integer, detail jsonb);
+INSERT INTO people2 VALUES ('李四', '440304198808081238'), ('王五', '440304198808081238');
+CALL juhe_verify_table('people2', 'realname', 'idcard', 'res');
+CALL juhe_verify_table('people2', 'realname', 'idcard', 'detail');
+SELECT realname, res, detail - 'orderid' AS detail, detail ? 'orderid' AS has_orderid FROM people2 ORDER BY realname;
+-- a table whose result column belongs to the signup trigger: rows the
+-- trigger accepted unverified (on_failure=accept) are verified later, and
+-- the trigger still keeps anyone else from writing the column
+CREATE TABLE signups (realname text, idcard text, v juhe_result);
+CREATE TRIGGER verify BEFORE INSERT OR UPDATE ON signups FOR EACH ROW
+  EXECUTE FUNCTION juhe_verify_trigger('realname', 'idcard', 'result=v', 'on_failure=accept');
+SET juhe.base_url = 'http://127.0.0.1:1';
+SET client_min_messages = error;
+INSERT INTO signups VALUES ('张三', '11010519491231002X');
+SET client_min_messages = warning;
+RESET juhe.base_url;
+SELECT v IS NULL AS unverified FROM signups;
+CALL juhe_verify_table('signups', 'realname', 'idcard', 'v');
+SELECT (v).res, (v).error_code FROM signups;
+UPDATE signups SET v = NULL;
+SELECT (v).res AS still_verified FROM signups;
+-- inside a transaction block it runs as one transaction (no commits)
+BEGIN;
+UPDATE people SET v = NULL WHERE id = 1;
+CALL juhe_verify_table('people', 'realname', 'idcard', 'v');
+SELECT (v).res FROM people WHERE id = 1;
+ROLLBACK;
+-- bad arguments
+CALL juhe_verify_table('people', 'nome', 'idcard', 'v');
+CALL juhe_verify_table('people', 'realname', 'idcard', 'realname');
+CALL juhe_verify_table('people', 'realname', 'idcard', 'v', batch_size => 0);
+CALL juhe_verify_table('people', 'realname', 'idcard', 'v', orderid_column => 'id');
+CALL juhe_verify_table(NULL, 'realname', 'idcard', 'v');
+CALL juhe_verify_table('juhe_ledger', 'orderid', 'orderid', 'orderid');
+-- no job running now
+SELECT count(*) AS running_jobs FROM juhe_progress;
+RESET client_min_messages;
+
 -- nobody may call it until granted
 CREATE ROLE regress_bulk_user;
 SET ROLE regress_bulk_user;
 SELECT * FROM juhe_verify_many('{张三}', '{11010519491231002X}');
+CALL juhe_verify_table('people', 'realname', 'idcard', 'v');
 RESET ROLE;
 DROP ROLE regress_bulk_user;
-DROP TABLE many;
+DROP TABLE many, people, people2, signups;

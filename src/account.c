@@ -46,6 +46,7 @@
 #include "response.h"
 #include "result.h"
 #include "stats.h"
+#include "table_job.h"
 #include "transport.h"
 #include "verify.h"
 
@@ -74,6 +75,9 @@ static bool exit_registered = false;
 static TimestampTz stmt_started = 0;
 static int64 stmt_requests = 0;
 
+/* the ledger reports the top-level transaction's outcome (table jobs) */
+static bool outcome_of_top = false;
+
 /* ---------------------------------------------------------------- shmem */
 
 static void
@@ -83,6 +87,7 @@ account_shmem_request(void)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(AccountShared)));
 	RequestAddinShmemSpace(juhe_stats_shmem_size());
+	RequestAddinShmemSpace(juhe_jobs_shmem_size());
 	RequestAddinShmemSpace(MAXALIGN(sizeof(JuheLedgerShared)));
 	RequestNamedLWLockTranche("juheid", 2);	/* statistics, ledger */
 }
@@ -109,6 +114,7 @@ account_shmem_startup(void)
 	ledger_shm = ShmemInitStruct("juheid ledger", sizeof(JuheLedgerShared), &found);
 	locks = GetNamedLWLockTranche("juheid");
 	juhe_stats_shmem_init(&locks[0].lock);
+	juhe_jobs_shmem_init();
 	if (!found)
 	{
 		JuheLedgerSummary sum;
@@ -213,7 +219,7 @@ durable_xid(void)
 
 	if (RecoveryInProgress() || !IsTransactionState() || IsInParallelMode())
 		return 0;
-	xid = GetCurrentFullTransactionId();
+	xid = outcome_of_top ? GetTopFullTransactionId() : GetCurrentFullTransactionId();
 	if (!FullTransactionIdEquals(xid, done))
 	{
 		XLogFlush(juhe_log_xid_message("juheid"));
@@ -317,6 +323,19 @@ juhe_account_flush(void)
 {
 	if (juhe_ledger_sync_on)
 		juhe_ledger_sync();
+}
+
+void
+juhe_account_new_statement(void)
+{
+	stmt_started = GetCurrentStatementStartTimestamp();
+	stmt_requests = 0;
+}
+
+void
+juhe_account_outcome_of_top(bool on)
+{
+	outcome_of_top = on;
 }
 
 /* ---------------------------------------------------------------- rate */

@@ -77,6 +77,15 @@ extern void juhe_account_require(void);
  */
 extern int	juhe_account_open(struct JuheHttp *h, JuheVia via, JuheMode mode);
 
+/*
+ * For a table job (table_job.c): each batch counts as a statement for
+ * juhe.max_requests_per_statement; and the ledger reports the outcome of
+ * the top-level transaction (the batch's), not of the subtransaction the
+ * job verifies in.
+ */
+extern void juhe_account_new_statement(void);
+extern void juhe_account_outcome_of_top(bool on);
+
 /* the "sent" records of a wave are written; flush them if juhe.ledger_sync */
 extern void juhe_account_flush(void);
 

@@ -21,6 +21,10 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
 #include "utils/syscache.h"
 
 #include "encoding.h"
@@ -142,4 +146,67 @@ juhe_result_datum(FunctionCallInfo fcinfo, const JuheAnswer *a)
 	juhe_result_values(a, values, nulls);
 	return juhe_result_row(fcinfo, values, nulls, juhe_result_types,
 						   JUHE_RESULT_NATTS, "juhe_result");
+}
+
+JuheResultKind
+juhe_result_kind_of(Oid type)
+{
+	Oid			t = getBaseType(type);
+	Oid			own = juhe_result_type_oid();
+
+	if (t == INT4OID)
+		return JUHE_RESULT_INTEGER;
+	if (t == JSONBOID)
+		return JUHE_RESULT_JSONB;
+	if (OidIsValid(own) && t == own)
+		return JUHE_RESULT_COMPOSITE;
+	return JUHE_RESULT_NONE;
+}
+
+Datum
+juhe_result_column(JuheResultKind kind, const JuheAnswer *a, bool *isnull)
+{
+	*isnull = false;
+	switch (kind)
+	{
+		case JUHE_RESULT_INTEGER:
+			if (a->error_code != JUHE_CODE_BILLED)
+				break;
+			return Int32GetDatum(a->res);
+		case JUHE_RESULT_COMPOSITE:
+			{
+				TupleDesc	td = lookup_rowtype_tupdesc_copy(juhe_result_type_oid(), -1);
+				Datum		values[JUHE_RESULT_NATTS];
+				bool		nulls[JUHE_RESULT_NATTS];
+
+				/* the extension's type, but it may have been altered */
+				juhe_check_result_desc(td, juhe_result_types, JUHE_RESULT_NATTS, "juhe_result");
+				juhe_result_values(a, values, nulls);
+				return HeapTupleGetDatum(heap_form_tuple(td, values, nulls));
+			}
+		case JUHE_RESULT_JSONB:
+			{
+				StringInfoData buf;
+
+				initStringInfo(&buf);
+				appendStringInfoString(&buf, "{\"res\": ");
+				if (a->error_code == JUHE_CODE_BILLED)
+					appendStringInfo(&buf, "%d", a->res);
+				else
+					appendStringInfoString(&buf, "null");
+				appendStringInfoString(&buf, ", \"orderid\": ");
+				if (a->has_orderid)
+					escape_json(&buf, juhe_service_text(a->orderid));
+				else
+					appendStringInfoString(&buf, "null");
+				appendStringInfo(&buf, ", \"error_code\": %d, \"reason\": ", a->error_code);
+				escape_json(&buf, juhe_service_text(a->reason));
+				appendStringInfoChar(&buf, '}');
+				return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+			}
+		case JUHE_RESULT_NONE:
+			break;
+	}
+	*isnull = true;
+	return (Datum) 0;
 }

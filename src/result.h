@@ -34,4 +34,20 @@ extern void juhe_check_result_desc(TupleDesc td, const Oid *types, int natts,
 /* the extension's own juhe_result type, found through the extension */
 extern Oid	juhe_result_type_oid(void);
 
+/*
+ * A column that receives an answer (the trigger's result=, the table job's
+ * result column): the extension's juhe_result, integer (res, NULL unless
+ * billed) or jsonb ({"res", "orderid", "error_code", "reason"}).
+ */
+typedef enum JuheResultKind
+{
+	JUHE_RESULT_NONE,			/* not a type juheid writes */
+	JUHE_RESULT_COMPOSITE,
+	JUHE_RESULT_INTEGER,
+	JUHE_RESULT_JSONB
+} JuheResultKind;
+
+extern JuheResultKind juhe_result_kind_of(Oid type);
+extern Datum juhe_result_column(JuheResultKind kind, const JuheAnswer *a, bool *isnull);
+
 #endif							/* JUHEID_RESULT_H */
