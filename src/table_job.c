@@ -197,6 +197,7 @@ typedef struct Job
 	int			batch_size;
 	bool		has_orderid;
 	bool		has_verified_at;
+	SPIPlanPtr	update_plan;	/* kept across the batches' commits */
 } Job;
 
 static const char *
@@ -295,18 +296,24 @@ count_pending(Job *job, Name rescol)
 	return n;
 }
 
+static void
+prepare_update(Job *job)
+{
+	Oid			argtypes[4] = {job->result_type, TEXTOID, TIMESTAMPTZOID, TIDOID};
+
+	job->update_plan = SPI_prepare(job->update_sql, 4, argtypes);
+	if (job->update_plan == NULL || SPI_keepplan(job->update_plan) != 0)
+		elog(ERROR, "juheid: could not prepare the write-back of answers");
+}
+
 /* write one answer into its row, through the table's juhe_verify_trigger */
 static void
 write_answer(Job *job, ItemPointer ctid, const JuheAnswer *a)
 {
-	static const Oid argtypes_base[4] = {InvalidOid, TEXTOID, TIMESTAMPTZOID, TIDOID};
-	Oid			argtypes[4];
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
 	bool		isnull;
 
-	memcpy(argtypes, argtypes_base, sizeof(argtypes));
-	argtypes[0] = job->result_type;
 	values[0] = juhe_result_column(job->kind, a, &isnull);
 	if (isnull)
 		nulls[0] = 'n';
@@ -321,7 +328,7 @@ write_answer(Job *job, ItemPointer ctid, const JuheAnswer *a)
 	juhe_trigger_passthrough_relid = job->relid;
 	PG_TRY();
 	{
-		if (SPI_execute_with_args(job->update_sql, 4, argtypes, values, nulls, false, 0) != SPI_OK_UPDATE)
+		if (SPI_execute_plan(job->update_plan, values, nulls, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "juheid: could not write an answer back");
 	}
 	PG_FINALLY();
@@ -404,6 +411,7 @@ juhe_verify_table(PG_FUNCTION_ARGS)
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "juheid table job batch",
 									  ALLOCSET_DEFAULT_SIZES);
 	total = count_pending(&job, PG_GETARG_NAME(3));
+	prepare_update(&job);
 	slot = claim_slot(job.relid, total);
 	ItemPointerSet(&last, 0, 0);
 	juhe_guard_push(&guard);
@@ -526,6 +534,7 @@ juhe_verify_table(PG_FUNCTION_ARGS)
 	PG_FINALLY();
 	{
 		release_slot(slot);
+		SPI_freeplan(job.update_plan);
 	}
 	PG_END_TRY();
 	juhe_guard_pop(&guard);
