@@ -130,22 +130,28 @@ INSERT INTO people2 VALUES ('李四', '440304198808081238'), ('王五', '4403041
 CALL juhe_verify_table('people2', 'realname', 'idcard', 'res');
 CALL juhe_verify_table('people2', 'realname', 'idcard', 'detail');
 SELECT realname, res, detail - 'orderid' AS detail, detail ? 'orderid' AS has_orderid FROM people2 ORDER BY realname;
--- a table whose result column belongs to the signup trigger: rows the
--- trigger accepted unverified (on_failure=accept) are verified later, and
--- the trigger still keeps anyone else from writing the column
+-- verify later: the signup trigger with on_failure=defer accepts a row
+-- with a NULL result when the service cannot be reached (nothing billed),
+-- and juhe_verify_table fills it in later; a request that may have been
+-- billed is not deferred (a later verification could pay twice): rejected
 CREATE TABLE signups (realname text, idcard text, v juhe_result);
 CREATE TRIGGER verify BEFORE INSERT OR UPDATE ON signups FOR EACH ROW
-  EXECUTE FUNCTION juhe_verify_trigger('realname', 'idcard', 'result=v', 'on_failure=accept');
+  EXECUTE FUNCTION juhe_verify_trigger('realname', 'idcard', 'result=v', 'on_failure=defer');
 SET juhe.base_url = 'http://127.0.0.1:1';
-SET client_min_messages = error;
 INSERT INTO signups VALUES ('张三', '11010519491231002X');
-SET client_min_messages = warning;
 RESET juhe.base_url;
-SELECT v IS NULL AS unverified FROM signups;
+INSERT INTO signups VALUES ('测试', '110101200001012139');
+INSERT INTO signups VALUES ('测试', '110101200001012163');
+SELECT realname, v IS NULL AS unverified FROM signups ORDER BY realname;
 CALL juhe_verify_table('signups', 'realname', 'idcard', 'v');
-SELECT (v).res, (v).error_code FROM signups;
-UPDATE signups SET v = NULL;
-SELECT (v).res AS still_verified FROM signups;
+SELECT realname, (v).res, (v).error_code FROM signups ORDER BY realname;
+-- the trigger still keeps anyone else from writing the column
+UPDATE signups SET v = NULL WHERE realname = '张三';
+SELECT (v).res AS still_verified FROM signups WHERE realname = '张三';
+-- defer is for on_failure only
+CREATE TRIGGER bad BEFORE INSERT OR UPDATE ON signups FOR EACH ROW
+  EXECUTE FUNCTION juhe_verify_trigger('realname', 'idcard', 'on_mismatch=defer');
+INSERT INTO signups VALUES ('张三', '11010519491231002X');
 -- inside a transaction block it runs as one transaction (no commits)
 BEGIN;
 UPDATE people SET v = NULL WHERE id = 1;

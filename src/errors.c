@@ -54,6 +54,8 @@
 			errmsg("row accepted without verification: %s", msg) : \
 			outcome == JUHE_OUTCOME_SKIPPED ? \
 			errmsg("row skipped without verification: %s", msg) : \
+			outcome == JUHE_OUTCOME_DEFERRED ? \
+			errmsg("row accepted, to be verified later: %s", msg) : \
 			errmsg("%s", msg), \
 			detail, \
 			errhint("%s", hint), \

@@ -35,7 +35,9 @@ typedef enum JuheOutcome
 {
 	JUHE_OUTCOME_FAILED,		/* the call fails: elevel ERROR */
 	JUHE_OUTCOME_ACCEPTED,		/* the row goes in unverified: WARNING */
-	JUHE_OUTCOME_SKIPPED		/* the row is dropped: WARNING */
+	JUHE_OUTCOME_SKIPPED,		/* the row is dropped: WARNING */
+	JUHE_OUTCOME_DEFERRED		/* the row goes in, to be verified later:
+								 * WARNING */
 } JuheOutcome;
 
 /*

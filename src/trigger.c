@@ -51,7 +51,8 @@ typedef enum Action
 {
 	ACT_REJECT,
 	ACT_ACCEPT,
-	ACT_SKIP
+	ACT_SKIP,
+	ACT_DEFER					/* on_failure only: accept now, verify later */
 } Action;
 
 typedef struct TriggerConfig
@@ -71,7 +72,7 @@ typedef struct TriggerConfig
 	JuheMode	mode;
 } TriggerConfig;
 
-static const char *const action_names[] = {"reject", "accept", "skip"};
+static const char *const action_names[] = {"reject", "accept", "skip", "defer"};
 
 /*
  * Definition errors name the trigger; the message comes from the caller's
@@ -118,12 +119,15 @@ is_texty(Oid t)
 }
 
 static Action
-parse_action(Trigger *tg, const char *opt, const char *val, bool allow_skip)
+parse_action(Trigger *tg, const char *opt, const char *val, bool allow_skip,
+			 bool allow_defer)
 {
 	for (int a = 0; a < (int) lengthof(action_names); a++)
-		if (pg_strcasecmp(val, action_names[a]) == 0 && (allow_skip || a != ACT_SKIP))
+		if (pg_strcasecmp(val, action_names[a]) == 0 &&
+			(allow_skip || a != ACT_SKIP) && (allow_defer || a != ACT_DEFER))
 			return (Action) a;
 	definition_error(tg, ERRCODE_INVALID_PARAMETER_VALUE,
+					 allow_defer ? "Use reject, accept, skip or defer." :
 					 allow_skip ? "Use reject, accept or skip." : "Use reject or accept.",
 					 "trigger \"%s\": invalid value \"%s\" for option \"%s\"",
 					 tg->tgname, val, opt);
@@ -207,13 +211,13 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 								 format_type_be(TupleDescAttr(td, cfg->verified_at_att - 1)->atttypid));
 		}
 		else if (strcmp(opt, "on_mismatch") == 0)
-			cfg->on_mismatch = parse_action(tg, opt, val, true);
+			cfg->on_mismatch = parse_action(tg, opt, val, true, false);
 		else if (strcmp(opt, "on_error") == 0)
-			cfg->on_error = parse_action(tg, opt, val, true);
+			cfg->on_error = parse_action(tg, opt, val, true, false);
 		else if (strcmp(opt, "on_failure") == 0)
-			cfg->on_failure = parse_action(tg, opt, val, true);
+			cfg->on_failure = parse_action(tg, opt, val, true, true);
 		else if (strcmp(opt, "on_null") == 0)
-			cfg->on_null = parse_action(tg, opt, val, true);
+			cfg->on_null = parse_action(tg, opt, val, true, false);
 		else if (strcmp(opt, "mode") == 0)
 		{
 			if (!juhe_mode_lookup(val, &cfg->mode))
@@ -450,13 +454,32 @@ juhe_verify_trigger_guarded(FunctionCallInfo fcinfo)
 	if (!item.done)
 	{
 		char	   *who = psprintf("Trigger \"%s\", %s.", tg->tgname, masked_person(&item));
+		JuheOutcome outcome;
 
-		/* rejected: an ERROR; accepted or skipped: a WARNING, no result */
-		juhe_report_failure(&item,
-							cfg->on_failure == ACT_REJECT ? JUHE_OUTCOME_FAILED :
-							cfg->on_failure == ACT_SKIP ? JUHE_OUTCOME_SKIPPED :
-							JUHE_OUTCOME_ACCEPTED,
-							who);
+		/*
+		 * rejected: an ERROR; accepted or skipped: a WARNING, no result;
+		 * deferred (the service could not be reached, nothing billed): a
+		 * WARNING, no result, for juhe_verify_table to fill in later; a
+		 * deferral is refused when the request may have been billed (a
+		 * later verification could pay twice): rejected
+		 */
+		switch (cfg->on_failure)
+		{
+			case ACT_ACCEPT:
+				outcome = JUHE_OUTCOME_ACCEPTED;
+				break;
+			case ACT_SKIP:
+				outcome = JUHE_OUTCOME_SKIPPED;
+				break;
+			case ACT_DEFER:
+				outcome = juhe_item_never_billed(&item) ?
+					JUHE_OUTCOME_DEFERRED : JUHE_OUTCOME_FAILED;
+				break;
+			default:
+				outcome = JUHE_OUTCOME_FAILED;
+				break;
+		}
+		juhe_report_failure(&item, outcome, who);
 		if (cfg->on_failure == ACT_SKIP)
 			return PointerGetDatum(NULL);
 		return PointerGetDatum(record(cfg, newtuple, tupdesc, NULL));

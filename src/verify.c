@@ -112,6 +112,24 @@ retryable(const JuheItem *it)
 		(it->http_status == 503 || it->http_status == 429);
 }
 
+bool
+juhe_item_never_billed(const JuheItem *it)
+{
+	if (it->done)
+		return false;
+	switch (it->failure)
+	{
+		case JUHE_FAIL_NOT_SENT:
+		case JUHE_FAIL_DAILY_CAP:
+		case JUHE_FAIL_STATEMENT_CAP:
+			return true;
+		case JUHE_FAIL_HTTP:
+			return it->http_status == 503 || it->http_status == 429;
+		default:
+			return false;
+	}
+}
+
 /*
  * Send every leader item, then again those worth another attempt, with
  * back-off, up to `retries` times.

@@ -50,6 +50,9 @@ typedef struct JuheItem
 	size_t		max_response_bytes;
 } JuheItem;
 
+/* the item failed in a way that cannot have been billed */
+extern bool juhe_item_never_billed(const JuheItem *it);
+
 extern void juhe_verify_items(JuheItem *items, int nitems, JuheMode mode,
 							  int max_parallel, JuheVia via);
 
