@@ -93,6 +93,7 @@ typedef struct GwSlot
 	int32		connect_timeout_ms;
 	uint32		max_response;
 	uint32		body_len;
+	TimestampTz submitted_at;	/* when the backend handed it over */
 	TimestampTz taken_at;		/* when the worker took it up */
 	JuheTag		tag;			/* the request's ledger tag */
 	char		ca_file[GW_STR_MAX];	/* "" = system default */
@@ -314,51 +315,127 @@ gw_done(JuheHttp *r, void *arg)
 		gw_discard(s, GW_ABANDONED);
 }
 
+/* start the transfer of a submitted slot (SUBMITTED -> RUNNING) */
+static void
+gw_start(int i)
+{
+	GwSlot	   *s = &gw->slots[i];
+	JuheHttp   *r = &gw_http[i];
+	JuheHttpOptions opts;
+
+	if (!gw_cas(s, GW_SUBMITTED, GW_RUNNING))
+		return;					/* its backend gave up just now */
+	pg_read_barrier();
+	s->taken_at = GetCurrentTimestamp();
+	memset(r, 0, sizeof(*r));
+	r->url = s->url;
+	r->body = s->body;
+	r->body_len = s->body_len;
+	opts.timeout_ms = s->timeout_ms;
+	opts.connect_timeout_ms = s->connect_timeout_ms;
+	opts.max_response_bytes = s->max_response;
+	opts.ca_file = s->ca_file[0] ? s->ca_file : NULL;
+	opts.proxy = s->proxy[0] ? s->proxy : NULL;
+	pg_atomic_fetch_add_u64(&gw->started, 1);
+	if (!juhe_http_start(r, &opts))
+		gw_done(r, NULL);
+}
+
+/* a submitted request that found no free connection in time: not sent */
+static void
+gw_fail_waiting(int i)
+{
+	GwSlot	   *s = &gw->slots[i];
+	JuheHttp   *r = &gw_http[i];
+
+	if (!gw_cas(s, GW_SUBMITTED, GW_RUNNING))
+		return;
+	pg_read_barrier();
+	memset(r, 0, sizeof(*r));
+	r->curl_code = CURLE_OPERATION_TIMEDOUT;
+	r->phase = JUHE_PHASE_GATEWAY;
+	gw_done(r, NULL);
+}
+
+static int
+gw_running_of(int procno)
+{
+	int			n = 0;
+
+	for (int i = 0; i < JUHE_GW_SLOTS; i++)
+	{
+		uint32		st = pg_atomic_read_u32(&gw->slots[i].state);
+
+		if ((st == GW_RUNNING || st == GW_ABANDONED) && gw->slots[i].owner_procno == procno)
+			n++;
+	}
+	return n;
+}
+
 /*
- * Take up every submitted request; withdraw those whose backend gave up
- * before any byte of the request went out (they wait for one of the
- * juhe.gateway_connections, or are still connecting): never sent, never
- * billed.
+ * Take up submitted requests while connections are free (at most
+ * juhe.gateway_connections transfers at a time), fairly: next is the
+ * request of the backend with the fewest transfers running, the one
+ * waiting longest among those, so a signup's single call is served
+ * between a bulk job's requests instead of queuing behind all of them.
+ * Requests wait in their slots, not in libcurl's queue: one whose backend
+ * gave up is simply taken back (never sent), one that waits longer than
+ * its juhe.connect_timeout_ms fails as "not sent".  Also: withdraw
+ * abandoned transfers not one byte of which went out yet, and free what
+ * dead backends submitted.
  */
 static void
 gw_pickup(void)
 {
+	TimestampTz now = GetCurrentTimestamp();
+	int			running = 0;
+
 	for (int i = 0; i < JUHE_GW_SLOTS; i++)
 	{
 		GwSlot	   *s = &gw->slots[i];
-		JuheHttp   *r = &gw_http[i];
-		JuheHttpOptions opts;
 		uint32		st = pg_atomic_read_u32(&s->state);
 
-		if (st == GW_ABANDONED && juhe_http_withdraw_unsent(r))
+		if (st == GW_ABANDONED && juhe_http_withdraw_unsent(&gw_http[i]))
 		{
 			pg_atomic_fetch_add_u64(&gw->withdrawn, 1);
 			gw_release_settled(s, GW_ABANDONED, false);
 			continue;
 		}
+		if (st == GW_RUNNING || st == GW_ABANDONED)
+			running++;
 		if (st != GW_SUBMITTED)
 			continue;
 		if (!owner_alive(s))
-		{
 			gw_release_settled(s, GW_SUBMITTED, false);
-			continue;
+		else if (now >= TimestampTzPlusMilliseconds(s->submitted_at,
+													s->connect_timeout_ms + GW_QUEUE_GRACE_MS))
+			gw_fail_waiting(i);
+	}
+
+	while (running < juhe_gateway_connections)
+	{
+		int			best = -1;
+		int			best_running = 0;
+
+		for (int i = 0; i < JUHE_GW_SLOTS; i++)
+		{
+			GwSlot	   *s = &gw->slots[i];
+			int			r;
+
+			if (pg_atomic_read_u32(&s->state) != GW_SUBMITTED)
+				continue;
+			r = gw_running_of(s->owner_procno);
+			if (best < 0 || r < best_running ||
+				(r == best_running && s->submitted_at < gw->slots[best].submitted_at))
+			{
+				best = i;
+				best_running = r;
+			}
 		}
-		if (!gw_cas(s, GW_SUBMITTED, GW_RUNNING))
-			continue;			/* its backend gave up just now */
-		pg_read_barrier();
-		s->taken_at = GetCurrentTimestamp();
-		memset(r, 0, sizeof(*r));
-		r->url = s->url;
-		r->body = s->body;
-		r->body_len = s->body_len;
-		opts.timeout_ms = s->timeout_ms;
-		opts.connect_timeout_ms = s->connect_timeout_ms;
-		opts.max_response_bytes = s->max_response;
-		opts.ca_file = s->ca_file[0] ? s->ca_file : NULL;
-		opts.proxy = s->proxy[0] ? s->proxy : NULL;
-		pg_atomic_fetch_add_u64(&gw->started, 1);
-		if (!juhe_http_start(r, &opts))
-			gw_done(r, NULL);
+		if (best < 0)
+			break;
+		gw_start(best);
+		running++;
 	}
 }
 
@@ -614,6 +691,7 @@ gw_submit(int i, JuheHttp *r, const JuheHttpOptions *opts)
 	s->body_len = (uint32) r->body_len;
 	Assert(r->tag != NULL);
 	s->tag = *r->tag;
+	s->submitted_at = GetCurrentTimestamp();
 	r->accounted = true;		/* the worker settles it from now on */
 	pg_write_barrier();
 	pg_atomic_write_u32(&s->state, GW_SUBMITTED);

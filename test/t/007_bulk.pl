@@ -42,9 +42,13 @@ $node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM juhe_ledger WHERE
 
 my $rows = q1(q{SELECT count(*) FROM people WHERE v IS NOT NULL});
 my $billed = mock_stats()->{billed};
-my $ledger = q1(q{SELECT count(*) FROM juhe_ledger WHERE status IN ('billed', 'in doubt')});
+my $known = q1(q{SELECT count(*) FROM juhe_ledger WHERE status = 'billed'});
+my $doubt = q1(q{SELECT count(*) FROM juhe_ledger WHERE status = 'in doubt'});
 ok($rows >= 100 && $rows < 300, "committed batches kept ($rows rows verified)");
-is($ledger, $billed, "the ledger has every charge ($billed)");
+# a request cut off by the cancel is "in doubt": the service may or may not
+# have billed it
+ok($known <= $billed && $billed <= $known + $doubt,
+	"the ledger accounts for every charge ($billed: $known billed, $doubt in doubt)");
 ok($billed - $rows <= 8,
 	'paid without a row: at most the requests in flight at the cancel (' . ($billed - $rows) . ')');
 is(q1(q{SELECT count(*) FROM juhe_ledger WHERE status = 'billed' AND outcome <> 'committed'}), 0,
