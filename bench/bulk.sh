@@ -61,7 +61,7 @@ SQL
 # 1. throughput
 t=$($Q -c "SELECT clock_timestamp()")
 $Q -c "SELECT count(v.res) FROM (SELECT * FROM people ORDER BY id LIMIT $SEQ_ROWS) p,
-       LATERAL juhe_verify(p.realname || 'a', p.idcard) v" >/dev/null
+       LATERAL juhe_verify(p.realname || '乙', p.idcard) v" >/dev/null
 seq_ms=$($Q -c "SELECT ms_since('$t')")
 mock _reset POST >/dev/null
 t=$($Q -c "SELECT clock_timestamp()")
@@ -97,7 +97,7 @@ SQL
 }
 idle=$(signup_one)
 $Q -c "SELECT count(*) FROM juhe_verify_many(
-         ARRAY(SELECT realname || 'b' FROM people ORDER BY id), ARRAY(SELECT idcard FROM people ORDER BY id),
+         ARRAY(SELECT realname || '丙' FROM people ORDER BY id), ARRAY(SELECT idcard FROM people ORDER BY id),
          'plain', 32)" >/dev/null &
 BULK=$!
 sleep 0.5
