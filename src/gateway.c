@@ -66,6 +66,8 @@
 #define GW_BODY_MAX			8192
 #define GW_RESP_MAX			(64 * 1024)
 #define GW_GRACE_MS			3000	/* beyond the request's own limit */
+#define GW_SLOTS_PER_BACKEND (JUHE_GW_SLOTS - 16)	/* the rest stays free for
+													 * other backends' calls */
 #define GW_QUEUE_GRACE_MS	200		/* lets libcurl's own connect timeout
 									 * speak first for a transfer that is
 									 * connecting rather than queued */
@@ -822,7 +824,12 @@ juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
 			long		rate_wait_ms = -1;
 			TimestampTz now;
 
-			while (active < max_parallel && next < n)
+			/*
+			 * One backend never holds every slot: a signup's single call must
+			 * find one free while a bulk job runs (the worker then takes it up
+			 * first, see gw_pickup).
+			 */
+			while (active < Min(max_parallel, GW_SLOTS_PER_BACKEND) && next < n)
 			{
 				int			i;
 
