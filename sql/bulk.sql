@@ -124,6 +124,16 @@ SELECT via, status, outcome, count(*) FROM juhe_ledger WHERE id > :id0 GROUP BY 
 SELECT juhe_test.reset();
 CALL juhe_verify_table('people', 'realname', 'idcard', 'v', batch_size => 50);
 SELECT (s ->> 'requests')::int AS requests, (s ->> 'billed')::int AS billed FROM juhe_test.stats() s;
+-- answer 10012 (quota exceeded): not written, the row stays for the next
+-- run; juhe.max_requests_per_statement counts per batch, not per job
+CREATE TABLE quota (realname text, idcard text, v juhe_result);
+INSERT INTO quota VALUES ('测试', '110101200001011128'), ('李四', '440304198808081238'),
+                         ('王五', '440304198808081238'), ('赵六', '440304198808081238');
+SET juhe.max_requests_per_statement = 2;
+CALL juhe_verify_table('quota', 'realname', 'idcard', 'v', batch_size => 2);
+RESET juhe.max_requests_per_statement;
+SELECT realname, (v).res, (v).error_code FROM quota ORDER BY realname;
+DROP TABLE quota;
 -- integer and jsonb result columns
 CREATE TABLE people2 (realname text, idcard varchar(18), res integer, detail jsonb);
 INSERT INTO people2 VALUES ('李四', '440304198808081238'), ('王五', '440304198808081238');
