@@ -53,10 +53,16 @@ PG_CPPFLAGS += -Werror
 endif
 SHLIB_LINK = $(shell $(PKG_CONFIG) --libs $(DEPS))
 
-EXTRA_CLEAN = test/unit/*.bin test/fuzz/*.bin
+EXTRA_CLEAN = test/unit/*.bin test/fuzz/*.bin juheid-*.zip
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # PGXS does not track headers: rebuild every object when one changes
 $(OBJS): $(JUHE_HEADERS)
+
+# the PGXN release archive of the committed tree: juheid-X.Y.Z.zip
+DISTVERSION = $(shell sed -n 's/^   "version": "\(.*\)",/\1/p' META.json | head -n 1)
+.PHONY: dist
+dist:
+	git archive --format zip --prefix=juheid-$(DISTVERSION)/ -o juheid-$(DISTVERSION).zip HEAD
