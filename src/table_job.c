@@ -501,7 +501,6 @@ juhe_verify_table(PG_FUNCTION_ARGS)
 			done += n;
 			batches++;
 			MemoryContextSwitchTo(old);
-			MemoryContextReset(batch_cxt);
 
 			update_slot(slot, done, answered, failed, batches);
 			secs = (double) (GetCurrentTimestamp() - started) / USECS_PER_SEC;
@@ -517,7 +516,8 @@ juhe_verify_table(PG_FUNCTION_ARGS)
 			if (nonatomic)
 				SPI_commit();
 			if (err)
-				ReThrowError(err);
+				ReThrowError(err);	/* err lives in batch_cxt: not reset yet */
+			MemoryContextReset(batch_cxt);
 			if (capped)
 			{
 				ereport(WARNING,
