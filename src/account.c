@@ -23,6 +23,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "replication/message.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "fmgr.h"
@@ -34,6 +35,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -161,6 +163,17 @@ juhe_account_require(void)
 				 errmsg("juheid must be loaded via shared_preload_libraries"),
 				 errdetail("Without it there is no ledger of billed answers, no spending limit and no cluster statistics, so juheid sends nothing."),
 				 errhint("Add juheid to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+void
+juhe_account_require_reader(const char *what)
+{
+	juhe_account_require();
+	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read %s", what),
+				 errhint("Only superusers and members of pg_read_all_stats may read juheid's statistics and ledger.")));
 }
 
 /* ---------------------------------------------------------------- days */
@@ -340,8 +353,9 @@ juhe_account_outcome_of_top(bool on)
 
 /* ---------------------------------------------------------------- rate */
 
-TimestampTz
-juhe_rate_reserve(void)
+/* the next start time of the cluster; 0 if there is no limit */
+static TimestampTz
+rate_reserve(void)
 {
 	int			rate = juhe_max_requests_per_second;
 	TimestampTz now;
@@ -362,6 +376,24 @@ juhe_rate_reserve(void)
 										   (uint64) (at + step)))
 			return at;
 	}
+}
+
+long
+juhe_rate_wait(JuheRateTurn *turn)
+{
+	TimestampTz now;
+
+	if (!turn->held)
+	{
+		turn->at = rate_reserve();
+		turn->held = true;
+	}
+	if (turn->at == 0)
+		return 0;
+	now = GetCurrentTimestamp();
+	if (turn->at <= now)
+		return 0;
+	return Max((turn->at - now + 999) / 1000, 1);
 }
 
 /* ---------------------------------------------------------------- settle */

@@ -70,6 +70,9 @@ extern void juhe_account_register(void);
 extern bool juhe_account_ready(void);
 extern void juhe_account_require(void);
 
+/* ... and the caller may read what it costs (superuser, pg_read_all_stats) */
+extern void juhe_account_require_reader(const char *what);
+
 /*
  * Open a request: 0 if it may go out (h->tag filled, a "sent" record
  * written), else the JuheFailure that stops it (the daily cap or the
@@ -108,11 +111,20 @@ extern void juhe_account_abandon_run(void);
 extern void juhe_account_untrack(void);
 
 /*
- * juhe.max_requests_per_second, for the whole cluster: reserve the next
- * start time (requests are spaced 1/rate seconds apart); 0 if there is no
- * limit.  The caller starts its request at that time, not before.
+ * juhe.max_requests_per_second, for the whole cluster: requests start
+ * 1/rate seconds apart.  A sender keeps one JuheRateTurn (zeroed) for its
+ * next request: juhe_rate_wait() reserves a start time for it if it has
+ * none and returns the milliseconds still to wait (0: start it now); once
+ * the request is started, juhe_rate_used() frees the turn for the next.
  */
-extern TimestampTz juhe_rate_reserve(void);
+typedef struct JuheRateTurn
+{
+	bool		held;
+	TimestampTz at;				/* reserved start time; 0 = no limit */
+} JuheRateTurn;
+
+extern long juhe_rate_wait(JuheRateTurn *turn);
+#define juhe_rate_used(turn) ((turn)->held = false)
 
 /* shared state for stats.c, ledger.c: the billing day of a timestamp */
 extern int32 juhe_billing_day(TimestampTz ts);

@@ -36,8 +36,6 @@
 #include "result.h"
 #include "verify.h"
 
-#define MAX_PARALLEL 64
-
 PG_FUNCTION_INFO_V1(juhe_verify_many);
 PG_FUNCTION_INFO_V1(juhe_verify_batch_internal);
 
@@ -77,10 +75,7 @@ run_batch(FunctionCallInfo fcinfo, EmitRows emit)
 	mode = PG_ARGISNULL(2) ? (JuheMode) juhe_mode :
 		juhe_mode_from_text(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	parallel = PG_ARGISNULL(3) ? 8 : PG_GETARG_INT32(3);
-	if (parallel < 1 || parallel > MAX_PARALLEL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("parallel must be between 1 and %d", MAX_PARALLEL)));
+	juhe_check_parallel(parallel);
 
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT,
 					  &names, &name_nulls, &nnames);

@@ -814,8 +814,7 @@ juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
 		int			next = 0;
 		int			active = 0;
 		int			finished = 0;
-		bool		rate_held = false;
-		TimestampTz rate_at = 0;
+		JuheRateTurn turn = {0};
 
 		while (finished < n)
 		{
@@ -834,21 +833,13 @@ juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
 				int			i;
 
 				/* juhe.max_requests_per_second: wait for this one's turn */
-				if (!rate_held)
-				{
-					rate_at = juhe_rate_reserve();
-					rate_held = true;
-				}
-				now = GetCurrentTimestamp();
-				if (rate_at > now)
-				{
-					rate_wait_ms = Max((rate_at - now + 999) / 1000, 1);
+				rate_wait_ms = juhe_rate_wait(&turn);
+				if (rate_wait_ms > 0)
 					break;
-				}
 				i = gw_claim();
 				if (i < 0)
 					break;		/* every slot busy: wait for one */
-				rate_held = false;
+				juhe_rate_used(&turn);
 				gw_submit(i, reqs[next], opts);
 				juhe_stats_add(JUHE_STAT_REQUESTS, 1);
 				slot_of[next] = i;

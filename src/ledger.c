@@ -34,14 +34,12 @@
 #include <unistd.h>
 
 #include "access/transam.h"
-#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "common/file_perm.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
@@ -274,6 +272,34 @@ typedef struct OpenEntry
 	JuheLedgerRecord rec;
 } OpenEntry;
 
+/* the requests of a scan that have a "sent" record and no result (yet) */
+static HTAB *
+open_requests(MemoryContext cxt)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(OpenEntry);
+	ctl.hcxt = cxt;
+	return hash_create("juheid open requests", 256, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* follow one record in a scan: true if it was a "sent" record */
+static bool
+track_open(HTAB *open, const JuheLedgerRecord *rec)
+{
+	if (rec->fate == JUHE_FATE_SENT)
+	{
+		OpenEntry  *oe = hash_search(open, &rec->id, HASH_ENTER, NULL);
+
+		oe->rec = *rec;
+		return true;
+	}
+	hash_search(open, &rec->id, HASH_REMOVE, NULL);
+	return false;
+}
+
 /*
  * Rewrite the file (read through fd) without unreadable bytes, results
  * older than cutoff (0: none) and "sent" records that are not in open (the
@@ -353,7 +379,6 @@ juhe_ledger_startup(JuheLedgerSummary *sum)
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz cutoff = 0;
-	HASHCTL		ctl;
 	HTAB	   *open;
 	HASH_SEQ_STATUS seq;
 	OpenEntry  *oe;
@@ -394,25 +419,17 @@ juhe_ledger_startup(JuheLedgerSummary *sum)
 		goto done;
 	}
 
-	ctl.keysize = sizeof(uint64);
-	ctl.entrysize = sizeof(OpenEntry);
-	ctl.hcxt = cxt;
-	open = hash_create("juheid open requests", 256, &ctl,
-					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
+	open = open_requests(cxt);
 	reader_open(&rd, fd);
 	while (reader_next(&rd, &rec))
 	{
 		records++;
 		sum->max_id = Max(sum->max_id, rec.id);
-		if (rec.fate == JUHE_FATE_SENT)
+		if (track_open(open, &rec))
 		{
 			sent++;
-			oe = hash_search(open, &rec.id, HASH_ENTER, NULL);
-			oe->rec = rec;
 			continue;
 		}
-		hash_search(open, &rec.id, HASH_REMOVE, NULL);
 		if (counts_today(&rec, sum->day))
 			sum->billed_today++;
 		if (cutoff != 0 && rec.at < cutoff)
@@ -484,7 +501,6 @@ juhe_ledger_prune(bool force)
 	TimestampTz oldest = 0;
 	MemoryContext cxt,
 				old;
-	HASHCTL		ctl;
 	HTAB	   *open;
 	LedgerReader rd;
 	JuheLedgerRecord rec;
@@ -507,21 +523,13 @@ juhe_ledger_prune(bool force)
 	fd = BasicOpenFilePerm(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY, 0);
 	if (fd >= 0)
 	{
-		ctl.keysize = sizeof(uint64);
-		ctl.entrysize = sizeof(OpenEntry);
-		ctl.hcxt = cxt;
-		open = hash_create("juheid open requests", 256, &ctl,
-						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		open = open_requests(cxt);
 		oldest = 0;
 		reader_open(&rd, fd);
 		while (reader_next(&rd, &rec))
 		{
-			if (rec.fate == JUHE_FATE_SENT)
-			{
-				hash_search(open, &rec.id, HASH_ENTER, NULL);
+			if (track_open(open, &rec))
 				continue;
-			}
-			hash_search(open, &rec.id, HASH_REMOVE, NULL);
 			if (rec.at < cutoff)
 				pruned++;
 			else if (oldest == 0 || rec.at < oldest)
@@ -624,7 +632,6 @@ juhe_ledger_rows(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	uint64		next_xid = U64FromFullTransactionId(ReadNextFullTransactionId());
-	HASHCTL		ctl;
 	HTAB	   *open;
 	HASH_SEQ_STATUS seq;
 	OpenEntry  *oe;
@@ -632,12 +639,7 @@ juhe_ledger_rows(PG_FUNCTION_ARGS)
 	JuheLedgerRecord rec;
 	int			fd;
 
-	juhe_account_require();
-	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to read the juheid ledger"),
-				 errhint("Only superusers and members of pg_read_all_stats may read it.")));
+	juhe_account_require_reader("the juheid ledger");
 	InitMaterializedSRF(fcinfo, 0);
 
 	fd = BasicOpenFilePerm(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY, 0);
@@ -649,24 +651,15 @@ juhe_ledger_rows(PG_FUNCTION_ARGS)
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\": %m", JUHE_LEDGER_FILE)));
 	}
-	ctl.keysize = sizeof(uint64);
-	ctl.entrysize = sizeof(OpenEntry);
-	ctl.hcxt = CurrentMemoryContext;
-	open = hash_create("juheid open requests", 64, &ctl,
-					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	open = open_requests(CurrentMemoryContext);
 	reader_open(&rd, fd);
 	PG_TRY();
 	{
 		while (reader_next(&rd, &rec))
 		{
 			CHECK_FOR_INTERRUPTS();
-			if (rec.fate == JUHE_FATE_SENT)
-			{
-				oe = hash_search(open, &rec.id, HASH_ENTER, NULL);
-				oe->rec = rec;
+			if (track_open(open, &rec))
 				continue;
-			}
-			hash_search(open, &rec.id, HASH_REMOVE, NULL);
 			if (rec.fate == JUHE_FATE_BILLED || rec.fate == JUHE_FATE_IN_DOUBT)
 				put_row(rsinfo, &rec, next_xid);
 		}

@@ -210,3 +210,11 @@ juhe_result_column(JuheResultKind kind, const JuheAnswer *a, bool *isnull)
 	*isnull = true;
 	return (Datum) 0;
 }
+
+bool
+juhe_is_text_type(Oid type)
+{
+	Oid			t = getBaseType(type);
+
+	return t == TEXTOID || t == VARCHAROID || t == BPCHAROID;
+}

@@ -48,6 +48,9 @@ typedef enum JuheResultKind
 } JuheResultKind;
 
 extern JuheResultKind juhe_result_kind_of(Oid type);
+
+/* a column juheid reads names and IDs from, or writes order ids to */
+extern bool juhe_is_text_type(Oid type);
 extern Datum juhe_result_column(JuheResultKind kind, const JuheAnswer *a, bool *isnull);
 
 #endif							/* JUHEID_RESULT_H */

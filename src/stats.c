@@ -19,7 +19,6 @@
 
 #include <unistd.h>
 
-#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -27,7 +26,6 @@
 #include "port/pg_crc32c.h"
 #include "storage/fd.h"
 #include "storage/shmem.h"
-#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -322,17 +320,6 @@ juhe_backend_stats(PG_FUNCTION_ARGS)
 									"juhe_backend_stats()"));
 }
 
-static void
-require_stats_reader(void)
-{
-	juhe_account_require();
-	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to read juheid's statistics"),
-				 errhint("Only superusers and members of pg_read_all_stats may read them.")));
-}
-
 /* the upper bound of the bucket holding the q-quantile, ms; NULL if empty */
 static bool
 quantile(const StatsEntry *e, double q, double *out)
@@ -369,7 +356,7 @@ juhe_stats_rows(PG_FUNCTION_ARGS)
 	int			n = 0,
 				cap;
 
-	require_stats_reader();
+	juhe_account_require_reader("juheid's statistics");
 	InitMaterializedSRF(fcinfo, 0);
 
 	/* copy under the lock, build rows after */

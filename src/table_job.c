@@ -61,7 +61,6 @@ PG_FUNCTION_INFO_V1(juhe_verify_table);
 PG_FUNCTION_INFO_V1(juhe_progress_rows);
 
 #define JOB_SLOTS		32
-#define MAX_PARALLEL	64
 #define MAX_BATCH		100000
 #define PAUSE_MS		1000	/* after answers 10011/10012 */
 
@@ -175,13 +174,6 @@ column_of(Oid relid, Name colname, const char *role)
 	return att;
 }
 
-static bool
-is_texty(Oid t)
-{
-	t = getBaseType(t);
-	return t == TEXTOID || t == VARCHAROID || t == BPCHAROID;
-}
-
 /* ---------------------------------------------------------------- job */
 
 typedef struct Job
@@ -241,7 +233,7 @@ plan_job(FunctionCallInfo fcinfo, Job *job)
 				 errhint("Use the juhe_result type of the juheid extension, integer or jsonb.")));
 	job->has_orderid = ordcol != NULL;
 	job->has_verified_at = vatcol != NULL;
-	if (ordcol && !is_texty(get_atttype(relid, column_of(relid, PG_GETARG_NAME(7), "orderid"))))
+	if (ordcol && !juhe_is_text_type(get_atttype(relid, column_of(relid, PG_GETARG_NAME(7), "orderid"))))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("orderid column \"%s\" is not of a text type", ordcol)));
@@ -254,10 +246,7 @@ plan_job(FunctionCallInfo fcinfo, Job *job)
 		juhe_mode_from_text(text_to_cstring(PG_GETARG_TEXT_PP(4)));
 	job->parallel = PG_ARGISNULL(5) ? 8 : PG_GETARG_INT32(5);
 	job->batch_size = PG_ARGISNULL(6) ? 1000 : PG_GETARG_INT32(6);
-	if (job->parallel < 1 || job->parallel > MAX_PARALLEL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("parallel must be between 1 and %d", MAX_PARALLEL)));
+	juhe_check_parallel(job->parallel);
 	if (job->batch_size < 1 || job->batch_size > MAX_BATCH)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

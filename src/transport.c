@@ -566,8 +566,7 @@ juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 		int			next = 0;
 		int			active = 0;
 		int			finished = 0;
-		bool		rate_held = false;
-		TimestampTz rate_at = 0;
+		JuheRateTurn turn = {0};
 
 		while (finished < n)
 		{
@@ -576,21 +575,11 @@ juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 
 			while (active < max_parallel && next < n)
 			{
-				TimestampTz now;
-
 				/* juhe.max_requests_per_second: wait for this one's turn */
-				if (!rate_held)
-				{
-					rate_at = juhe_rate_reserve();
-					rate_held = true;
-				}
-				now = GetCurrentTimestamp();
-				if (rate_at > now)
-				{
-					rate_wait_ms = Max((rate_at - now + 999) / 1000, 1);
+				rate_wait_ms = juhe_rate_wait(&turn);
+				if (rate_wait_ms > 0)
 					break;
-				}
-				rate_held = false;
+				juhe_rate_used(&turn);
 				if (start_transfer(reqs[next], opts))
 					active++;
 				else

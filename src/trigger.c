@@ -112,12 +112,6 @@ column_base_type(TupleDesc td, int att)
 	return getBaseType(TupleDescAttr(td, att - 1)->atttypid);
 }
 
-static bool
-is_texty(Oid t)
-{
-	return t == TEXTOID || t == VARCHAROID || t == BPCHAROID;
-}
-
 static Action
 parse_action(Trigger *tg, const char *opt, const char *val, bool allow_skip,
 			 bool allow_defer)
@@ -140,7 +134,7 @@ require_text_column(Trigger *tg, TupleDesc td, int att, const char *role,
 {
 	Oid			t = column_base_type(td, att);
 
-	if (!is_texty(t))
+	if (!juhe_is_text_type(t))
 		definition_error(tg, ERRCODE_DATATYPE_MISMATCH, NULL,
 						 "trigger \"%s\": %s column \"%s\" is of type %s, not text or varchar",
 						 tg->tgname, role, colname, format_type_be(TupleDescAttr(td, att - 1)->atttypid));

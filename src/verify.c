@@ -112,6 +112,15 @@ retryable(const JuheItem *it)
 		(it->http_status == 503 || it->http_status == 429);
 }
 
+void
+juhe_check_parallel(int parallel)
+{
+	if (parallel < 1 || parallel > JUHE_MAX_PARALLEL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("parallel must be between 1 and %d", JUHE_MAX_PARALLEL)));
+}
+
 bool
 juhe_item_never_billed(const JuheItem *it)
 {

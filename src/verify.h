@@ -50,6 +50,12 @@ typedef struct JuheItem
 	size_t		max_response_bytes;
 } JuheItem;
 
+/* the most requests one bulk call may keep in flight */
+#define JUHE_MAX_PARALLEL 64
+
+/* error unless 1 <= parallel <= JUHE_MAX_PARALLEL */
+extern void juhe_check_parallel(int parallel);
+
 /* the item failed in a way that cannot have been billed */
 extern bool juhe_item_never_billed(const JuheItem *it);
 
