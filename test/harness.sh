@@ -10,6 +10,9 @@
 : "${PGBIN:=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}"
 HARNESS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY=/usr/bin/python3
+# the mock service: the checkout's, or the installed juheid-mock
+# (test/installed-check.sh sets JUHEID_MOCK=juheid-mock)
+read -r -a JUHEID_MOCK_CMD <<<"${JUHEID_MOCK:-$PY $HARNESS_ROOT/test/mock_juhe.py}"
 
 JUHE_TEST_KEY=testkey0123456789abcdef0123456789
 JUHE_TEST_OPENID=JHtestOpenId0001
@@ -57,7 +60,7 @@ harness_start() {
 		-keyout "$HARNESS_DIR/tls.key" -out "$HARNESS_DIR/tls.crt" 2>/dev/null
 	chmod 644 "$HARNESS_DIR/tls.crt"
 
-	"$PY" "$HARNESS_ROOT/test/mock_juhe.py" --port 0 \
+	"${JUHEID_MOCK_CMD[@]}" --port 0 \
 		--port-file "$HARNESS_DIR/mock.port" \
 		--tls-cert "$HARNESS_DIR/tls.crt" --tls-key "$HARNESS_DIR/tls.key" \
 		--tls-port 0 --tls-port-file "$HARNESS_DIR/mock.tlsport" \
@@ -146,4 +149,26 @@ juhe_test.log_file = '$HARNESS_DIR/postgres.log'
 CONF
 	as_pg "$PGBIN/pg_ctl" -D "$HARNESS_DIR/data" reload >/dev/null
 	sleep 0.5
+}
+
+# the pg_regress suites (sql/, test/schedule) against the running cluster
+# and the installed juheid: harness_regress TAG PG_CONFIG LOGPREFIX.
+# Prints one line per test; sets REG_OK and REG_FAIL.
+harness_regress() {
+	local tag=$1 pgc=$2 log=$3.log
+	(cd "$HARNESS_ROOT" && rm -rf results regression.diffs regression.out &&
+		make -s installcheck PG_CONFIG="$pgc" PGHOST="$PGHOST" PGPORT="$PGPORT" \
+			PGUSER=postgres) >"$log" 2>&1
+	grep -E '\.\.\. |^(ok|not ok) ' "$log" | sed "s/^/  [$tag] /"
+	# pg_regress prints "test x ... ok" up to 15, TAP lines ("ok 1 - x") from 16
+	REG_OK=$(grep -cE '\.\.\. ok|^ok ' "$log")
+	REG_FAIL=$(grep -cE '\.\.\. FAILED|\.\.\. failed|^not ok ' "$log")
+	if ! grep -qE '\.\.\. |^(ok|not ok) ' "$log"; then
+		cat "$log"
+		REG_FAIL=$((REG_FAIL + 1))
+	fi
+	if [ -s "$HARNESS_ROOT/regression.diffs" ]; then
+		cat "$HARNESS_ROOT/regression.diffs"
+		cp "$HARNESS_ROOT/regression.diffs" "$3.diffs"
+	fi
 }

@@ -2,7 +2,10 @@
 """Mock of the Juhe ID-card verification API (身份证实名认证), for tests only.
 
 Serves /idcard/query, /idcard/queryEncry and /idcard/queryEncryV2 on 127.0.0.1,
-plus the admin endpoints GET /_stats and POST /_reset.  See test/MOCK.md.
+plus the admin endpoints GET /_stats and POST /_reset.  See --help, the man
+page juheid-mock(1) and test/MOCK.md.  Installed (package juheid-mock) as
+/usr/share/juheid-mock/mock_juhe.py with keys/ next to it and the symlink
+/usr/bin/juheid-mock; in the checkout, test/mock_juhe.py and test/keys/.
 
 Runs in the foreground; exits cleanly on SIGTERM or SIGINT.  Uses only the
 standard library and Debian's python3-cryptography.  Never logs full names or
@@ -21,6 +24,7 @@ import socket
 import socketserver
 import ssl
 import sys
+import textwrap
 import threading
 import time
 import urllib.parse
@@ -30,7 +34,12 @@ from cryptography.hazmat.primitives import padding, serialization
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+VERSION = "1.1.0"      # the juheid release this mock belongs to
+
+# the script's own directory, symlinks resolved: keys/ lies next to the script
+# both in the checkout (test/) and installed (/usr/share/juheid-mock/, run
+# through the /usr/bin/juheid-mock symlink)
+HERE = os.path.dirname(os.path.realpath(__file__))
 
 PATH_PLAIN = "/idcard/query"
 PATH_AES = "/idcard/queryEncry"
@@ -64,36 +73,61 @@ PEOPLE = {
 }
 
 # Magic IDs: matched on the first 17 characters of an 18-character ID.
+# seq -> (kind, error code, what it answers for --help; None: the error's reason)
 MAGIC_PREFIX = "11010120000101"
 MAGIC = {
-    "001": ("error", 210301),
-    "002": ("error", 210302),
-    "003": ("error", 210303),
-    "004": ("error", 210304),
-    "005": ("error", 210305),
-    "006": ("error", 210306),
-    "007": ("error", 210307),
-    "010": ("retry_once", None),
-    "112": ("error", 10012),
-    "114": ("error", 10014),
-    "121": ("error", 10021),
-    "201": ("slow", None),
-    "202": ("http502", None),
-    "203": ("truncated", None),
-    "204": ("huge", None),
-    "205": ("string_numbers", None),
-    "206": ("string_res2", None),
-    "207": ("res3", None),
-    "208": ("not_json", None),
-    "209": ("drop", None),
-    "210": ("redirect", None),
-    "211": ("string_error_code", None),
-    "213": ("http503", None),
-    "214": ("http429", None),
-    "215": ("bad_utf8", None),
-    "216": ("bill_then_drop", None),
-    "217": ("bill_then_slow", None),
-    "218": ("http503_once", None),
+    "001": ("error", 210301, None),
+    "002": ("error", 210302, None),
+    "003": ("error", 210303, None),
+    "004": ("error", 210304, None),
+    "005": ("error", 210305, None),
+    "006": ("error", 210306, None),
+    "007": ("error", 210307, None),
+    "010": ("retry_once", None,
+            "error_code 210305 the first time this (path, ID) is seen since "
+            "start or /_reset, then res 1"),
+    "112": ("error", 10012, None),
+    "114": ("error", 10014, None),
+    "121": ("error", 10021, None),
+    "201": ("slow", None,
+            "sleeps --slow-seconds, then res 1 (gives up silently if the "
+            "client disconnects)"),
+    "202": ("http502", None,
+            "HTTP 502, text/html, <html><body><h1>502 Bad Gateway</h1></body></html>"),
+    "203": ("truncated", None,
+            'HTTP 200, application/json, truncated {"reason":"成功","result":{"res":1,"ord'),
+    "204": ("huge", None,
+            'HTTP 200, valid JSON of about 8 MiB (error_code 0, res 1, '
+            'reason "成功xxxx...")'),
+    "205": ("string_numbers", None,
+            'success with "res":"1" and "error_code":"0" (strings)'),
+    "206": ("string_res2", None, 'success with "res":"2" (a string)'),
+    "207": ("res3", None, 'success with "res":3'),
+    "208": ("not_json", None, "HTTP 200, text/plain, body: not json at all"),
+    "209": ("drop", None,
+            "connection closed with no response (curl: exit 52)"),
+    "210": ("redirect", None,
+            "HTTP 302, Location: http://127.0.0.1:1/stolen, body {}"),
+    "211": ("string_error_code", None,
+            '"error_code":"210301" (a string), reason 查询无此记录'),
+    "213": ("http503", None,
+            'HTTP 503, Retry-After: 1, '
+            'body {"reason":"busy","result":null,"error_code":503}'),
+    "214": ("http429", None,
+            'HTTP 429, Retry-After: 1, '
+            'body {"reason":"busy","result":null,"error_code":429}'),
+    "215": ("bad_utf8", None,
+            "billed res 1 whose order id (J\\xff\\xfe + digits) and reason "
+            "(成\\xff\\xfe) are not valid UTF-8"),
+    "216": ("bill_then_drop", None,
+            "bills on receipt (billed + 1), then closes the connection "
+            "without an answer"),
+    "217": ("bill_then_slow", None,
+            "bills on receipt, then sleeps --slow-seconds before answering "
+            "res 1 (not billed twice); gives up if the client disconnects"),
+    "218": ("http503_once", None,
+            "HTTP 503 without Retry-After the first time this (path, ID) is "
+            "seen since start or /_reset, then res 1"),
 }
 
 
@@ -451,7 +485,7 @@ class Handler(BaseHTTPRequestHandler):
         if len(idcard) == 18 and idcard.startswith(MAGIC_PREFIX) \
                 and idcard[14:17] in MAGIC:
             return self.magic(last, path, idcard, realname, want_orderid,
-                              *MAGIC[idcard[14:17]])
+                              *MAGIC[idcard[14:17]][:2])
         if idcard in PEOPLE:
             res = 1 if PEOPLE[idcard] == realname else 2
             return self.answer_ok(last, path, idcard, realname, res, want_orderid)
@@ -627,25 +661,146 @@ def open_blackhole():
     return socks
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description="Mock Juhe ID-card API (tests only)")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
-    ap.add_argument("--pid-file")
-    ap.add_argument("--key", default="testkey0123456789abcdef0123456789")
-    ap.add_argument("--openid", default="JHtestOpenId0001")
+DEFAULT_KEY = "testkey0123456789abcdef0123456789"
+DEFAULT_OPENID = "JHtestOpenId0001"
+
+DESCRIPTION = """\
+A mock of the Juhe ID-card real-name verification API (身份证实名认证,
+op.juhe.cn) for tests of code that calls juheid.  It listens on 127.0.0.1
+only and is never the real service: nothing leaves the machine, nothing is
+billed.  It answers plain, AES and RSA mode requests (it decrypts them with
+python3-cryptography), with the public test API key, openid and RSA key as
+defaults, from a fixed table of fictional people and of magic IDs that
+produce every answer and failure of the real service.  Runs in the
+foreground until SIGTERM or SIGINT."""
+
+
+def check_digit(id17):
+    """GB 11643 check character of the first 17 digits (ISO 7064 MOD 11-2)."""
+    total = sum(int(c) * (2 ** (17 - i) % 11) for i, c in enumerate(id17))
+    return "10X98765432"[total % 11]
+
+
+def magic_ids():
+    """(full 18-character ID, description) for every magic ID, in order."""
+    out = []
+    for seq, (kind, code, doc) in MAGIC.items():
+        if doc is None:
+            doc = "error_code %d (%s)" % (code, REASONS[code])
+        id17 = MAGIC_PREFIX + seq
+        out.append((id17 + check_digit(id17), doc))
+    return out
+
+
+def people_lines():
+    out = []
+    for idcard, name in PEOPLE.items():
+        odd = ["U+%04X" % ord(c) for c in name if not 0x4E00 <= ord(c) <= 0x9FFF]
+        out.append("  %s  %s%s" % (idcard, name,
+                                   " (with %s)" % ", ".join(odd) if odd else ""))
+    return out
+
+
+def epilog():
+    k16 = hashlib.md5(DEFAULT_OPENID.encode("utf-8")).hexdigest()[:16]
+    lines = [
+        "endpoints (GET with a query string or POST form; fields of both are merged):",
+        "  /idcard/query         key, idcard, realname, orderid (1: the result has one)",
+        "  /idcard/queryEncry    key; idcard, realname = Base64(AES-128-ECB/PKCS7, k16)",
+        "  /idcard/queryEncryV2  key; aesKey = Base64(RSA PKCS#1 v1.5(16 ASCII chars));",
+        "                        idcard, realname = Base64(AES-128-CBC/PKCS7,",
+        "                        key = those 16 chars, IV = k16)",
+        "  k16 = the first 16 hex digits of MD5(openid); %s by default." % k16,
+        "  A wrong or missing key: error_code 10001; a missing field or one that does",
+        "  not decode or decrypt: 210304; any other path: HTTP 404.",
+        "",
+        "admin endpoints (no key; not counted in requests):",
+        "  GET  /_stats  counters as JSON: requests, connections, billed,",
+        "                get_requests, by_path, last (field names only)",
+        "  POST /_reset  zeroes the counters, last and the first-time memory;",
+        '                answers {"ok":true}',
+        "",
+        "people (fictional; the exact UTF-8 name: res 1, any other name: res 2):",
+    ] + people_lines() + [
+        "  Any other ID that is not a magic ID: error_code 210301 (%s)."
+        % REASONS[210301],
+        "",
+        "magic IDs (the first 17 characters are matched; the check character and",
+        "the name are ignored):",
+    ] + [textwrap.fill(doc, 79, initial_indent="  %s  " % idcard,
+                       subsequent_indent=" " * 22, break_on_hyphens=False,
+                       break_long_words=False)
+         for idcard, doc in magic_ids()] + [
+        "",
+        "billed (in /_stats) counts every complete answer with error_code 0 or",
+        '"0", and each request to an ID that "bills on receipt" when it arrives.',
+        "",
+        "The log goes to stderr with IDs and names masked (110105********002X, 张*).",
+        "Exit status: 0 after SIGTERM or SIGINT; 2 for bad options or an unreadable",
+        "--private-key; 1 if it cannot start otherwise (port in use, bad TLS files).",
+        "More: man juheid-mock.",
+    ]
+    return "\n".join(lines)
+
+
+def build_parser():
+    ap = argparse.ArgumentParser(
+        description=DESCRIPTION, epilog=epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--version", action="version",
+                    version="%(prog)s " + VERSION)
+    ap.add_argument("--port", type=int, default=0, metavar="N",
+                    help="HTTP port on 127.0.0.1; 0 = any free port "
+                    "(default %(default)s)")
+    ap.add_argument("--port-file", metavar="FILE",
+                    help="write the HTTP port there, atomically and last: it "
+                    "means ready (default: none)")
+    ap.add_argument("--pid-file", metavar="FILE",
+                    help="write the process ID there (default: none)")
+    ap.add_argument("--key", default=DEFAULT_KEY, metavar="KEY",
+                    help="the API key accepted (default %(default)s)")
+    ap.add_argument("--openid", default=DEFAULT_OPENID, metavar="OPENID",
+                    help="the openid; its MD5 gives the AES key k16 "
+                    "(default %(default)s)")
     ap.add_argument("--private-key",
-                    default=os.path.join(HERE, "keys", "test_rsa_private.pem"))
-    ap.add_argument("--slow-seconds", type=float, default=5.0)
-    ap.add_argument("--tls-cert")
-    ap.add_argument("--tls-key")
-    ap.add_argument("--tls-port", type=int, default=0)
-    ap.add_argument("--tls-port-file")
-    ap.add_argument("--blackhole-port-file",
-                    help="also open a port whose connects never complete; write it here")
+                    default=os.path.join(HERE, "keys", "test_rsa_private.pem"),
+                    metavar="PEM",
+                    help="RSA private key that decrypts aesKey in RSA mode "
+                    "(default %(default)s)")
+    ap.add_argument("--slow-seconds", type=float, default=5.0, metavar="S",
+                    help="how long the slow magic IDs wait (default %(default)s)")
+    ap.add_argument("--tls-cert", metavar="PEM",
+                    help="with --tls-key: also serve HTTPS with this "
+                    "certificate, same counters (default: no HTTPS)")
+    ap.add_argument("--tls-key", metavar="PEM",
+                    help="private key of --tls-cert (default: none)")
+    ap.add_argument("--tls-port", type=int, default=0, metavar="N",
+                    help="HTTPS port on 127.0.0.1; 0 = any free port "
+                    "(default %(default)s)")
+    ap.add_argument("--tls-port-file", metavar="FILE",
+                    help="write the HTTPS port there, before --port-file "
+                    "(default: none)")
+    ap.add_argument("--blackhole-port-file", metavar="FILE",
+                    help="also open a port on 127.0.0.1 whose connects never "
+                    "complete, for connect-timeout tests; write it there, "
+                    "before --port-file (default: none)")
     ap.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT,
-                    help="seconds a keep-alive connection may idle (default 60)")
-    ap.add_argument("--quiet", action="store_true")
+                    metavar="S",
+                    help="seconds a keep-alive connection may idle "
+                    "(default %(default)s)")
+    ap.add_argument("--quiet", action="store_true",
+                    help="no log on stderr (default: log, masked)")
+    return ap
+
+
+def main(argv=None):
+    try:
+        if sys.stdout is not None and \
+                sys.stdout.encoding.lower().replace("-", "") != "utf8":
+            sys.stdout.reconfigure(encoding="utf-8")    # --help, --version
+    except (AttributeError, ValueError, OSError):
+        pass
+    ap = build_parser()
     args = ap.parse_args(argv)
 
     CONFIG.key = args.key

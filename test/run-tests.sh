@@ -9,6 +9,9 @@
 #   PG_VERSIONS=15 bash test/run-tests.sh          only Debian's 15
 #   PG_VERSIONS=18-cassert bash test/run-tests.sh  an assert-enabled 18
 #
+# First (as root) the Debian package: built with dpkg-buildpackage,
+# installed with apt-get, tested with autopkgtest (test/package.sh;
+# JUHEID_SKIP_PACKAGE=1 skips it).
 # Per version, once with juhe.gateway = on and once off: the pg_regress
 # suites (sql/, what one session sees) and the TAP tests (test/t/,
 # whole-cluster behaviour, via test/tap.sh).
@@ -79,23 +82,9 @@ run_version_mode() {
 	fi
 	harness_test_settings
 	echo "  [$tag] pg_regress (cluster on port $PGPORT, mock on $MOCK_PORT)"
-	rm -rf results regression.diffs regression.out
-	make -s installcheck PG_CONFIG="$PGC" PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres \
-		>"$LOGDIR/regress-$v-$gw.log" 2>&1
-	grep -E '\.\.\. |^(ok|not ok) ' "$LOGDIR/regress-$v-$gw.log" | sed "s/^/  [$tag] /"
-	# pg_regress prints "test x ... ok" up to 15, TAP lines ("ok 1 - x") from 16
-	r_ok=$(grep -cE '\.\.\. ok|^ok ' "$LOGDIR/regress-$v-$gw.log")
-	r_fail=$(grep -cE '\.\.\. FAILED|\.\.\. failed|^not ok ' "$LOGDIR/regress-$v-$gw.log")
-	if ! grep -qE '\.\.\. |^(ok|not ok) ' "$LOGDIR/regress-$v-$gw.log"; then
-		cat "$LOGDIR/regress-$v-$gw.log"
-		r_fail=$((r_fail + 1))
-	fi
-	if [ -s regression.diffs ]; then
-		cat regression.diffs
-		cp regression.diffs "$LOGDIR/regression-$v-$gw.diffs"
-	fi
-	passed=$((passed + r_ok))
-	failed=$((failed + r_fail))
+	harness_regress "$tag" "$PGC" "$LOGDIR/regress-$v-$gw"
+	passed=$((passed + REG_OK))
+	failed=$((failed + REG_FAIL))
 	harness_stop
 
 	# whole-cluster behaviour: TAP tests, each starting its own cluster
@@ -105,6 +94,17 @@ run_version_mode() {
 	grep -qE '^not ok|[1-9][0-9]* failed$' "$LOGDIR/tap-$v-$gw.log" && tail -n 100 "$LOGDIR/tap-$v-$gw.log"
 	count "$LOGDIR/tap-$v-$gw.log"
 }
+
+# the Debian package, built and installed as the README says, and Debian's
+# autopkgtest against the installed files (test/package.sh; removes the
+# packages again before the builds below install the tree)
+if [ -z "${JUHEID_SKIP_PACKAGE:-}" ]; then
+	echo "== Debian package (dpkg-buildpackage, apt-get install, autopkgtest)"
+	bash test/package.sh >"$LOGDIR/package.log" 2>&1
+	grep -E '^  (ok|not ok|skipped|\[)' "$LOGDIR/package.log"
+	grep -q '^  not ok' "$LOGDIR/package.log" && tail -n 60 "$LOGDIR/package.log"
+	count "$LOGDIR/package.log"
+fi
 
 for v in $PG_VERSIONS; do
 	echo "== PostgreSQL $v"

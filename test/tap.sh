@@ -27,6 +27,7 @@ trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/test/t" "$WORK/test/keys" "$WORK/tmp"
 cp test/t/*.pl test/t/*.pm "$WORK/test/t/"
 cp test/mock_juhe.py "$WORK/test/"
+cp -r test/released "$WORK/test/"
 cp test/keys/* "$WORK/test/keys/"
 cc -shared -fPIC -O2 -Wall -Werror -o "$WORK/hang_dns.so" test/preload/hang_dns.c -ldl || {
 	echo "0 passed, 1 failed"

@@ -296,27 +296,6 @@ like($err, qr/juheid must be loaded via shared_preload_libraries/, 'no preload: 
 is($bare->safe_psql('postgres', q{SELECT juhe_idcard_valid('11010519491231002X')}), 't',
 	'no preload: the ID toolkit works');
 
-# a database that installed 1.0 follows with ALTER EXTENSION UPDATE and
-# ends up with the same objects and privileges as a fresh install
-$bare->safe_psql('postgres', 'CREATE DATABASE upgraded');
-$bare->safe_psql('postgres', 'CREATE DATABASE fresh');
-$bare->safe_psql('upgraded', q{CREATE EXTENSION juheid VERSION '1.0'});
-is($bare->safe_psql('upgraded', q{SELECT count(*) FROM pg_class WHERE relname = 'juhe_ledger'}),
-	0, '1.0 has no ledger');
-$bare->safe_psql('upgraded', 'ALTER EXTENSION juheid UPDATE');
-$bare->safe_psql('fresh', 'CREATE EXTENSION juheid');
-my $objects = q{
-SELECT string_agg(pg_describe_object(d.classid, d.objid, d.objsubid) || ' ' ||
-       coalesce((SELECT proacl::text FROM pg_proc WHERE d.classid = 'pg_proc'::regclass AND oid = d.objid),
-                (SELECT relacl::text FROM pg_class WHERE d.classid = 'pg_class'::regclass AND oid = d.objid), ''),
-       E'\n' ORDER BY 1)
-  FROM pg_depend d
- WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'juheid')};
-is($bare->safe_psql('upgraded', $objects), $bare->safe_psql('fresh', $objects),
-	'1.0 updated to 1.1: the same objects and privileges as a fresh 1.1');
-is($bare->safe_psql('upgraded', q{SELECT extversion FROM pg_extension WHERE extname = 'juheid'}),
-	'1.1', 'the update reached 1.1');
 $bare->stop;
 
 done_testing();

@@ -50,6 +50,17 @@ check(all(k in ("homepage", "bugtracker", "repository") for k in res), "resource
 check(meta.get("release_status", "stable") in ("stable", "testing", "unstable"), "release_status is known")
 scripts = sorted(glob.glob("juheid--*.sql"))
 check(any(re.match(r"juheid--%s\.sql$|juheid--[\d.]+--%s\.sql$" % (re.escape(defv), re.escape(defv)), s) for s in scripts), "an install or upgrade script reaches %s" % defv)
+# the versions the test matrix covers, named alike everywhere
+tested = meta.get("x_tested_postgresql")
+pgv = [l.strip() for l in open("debian/pgversions") if l.strip() and not l.startswith("#")]
+check(tested == pgv, "x_tested_postgresql %s = debian/pgversions %s" % (tested, pgv))
+rt = open("test/run-tests.sh").read()
+dm = re.search(r"PG_VERSIONS=\$\{PG_VERSIONS:-([^}]*)\}", rt)
+check(dm is not None and dm.group(1).split() == tested, "x_tested_postgresql = the test command's default PG_VERSIONS")
+check(all(int(v) >= int(pre["runtime"]["requires"]["PostgreSQL"].split(".")[0]) for v in tested), "tested versions are not older than the required one")
+ch = open("debian/changelog").readline()
+cv = re.match(r"juheid \(([^)]+)\)", ch)
+check(cv is not None and cv.group(1).split("-")[0] == meta.get("version"), "debian/changelog version %s = META.json version" % (cv.group(1) if cv else None))
 print("%d passed, %d failed" % (passed, failed))
 raise SystemExit(1 if failed else 0)
 PY
