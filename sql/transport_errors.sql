@@ -66,6 +66,18 @@ SELECT juhe_test.sqlstate_of($$SELECT juhe_verify('张三', '11010519491231002X'
 SELECT current_setting('juhe_test.ca_file') AS ca \gset
 SET juhe.ca_file = :'ca';
 SELECT res, error_code FROM juhe_verify('张三', '11010519491231002X');
+-- a CA file that cannot be read (as on a machine without ca-certificates):
+-- nothing sent, and the hint says what to install or set
+SET juhe.ca_file = '/nonexistent/juheid-ca.pem';
+DO $$
+DECLARE st text; msg text; hint text;
+BEGIN
+  PERFORM juhe_verify('张三', '11010519491231002X');
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+  RAISE NOTICE '% / % / %', st, msg, hint;
+END
+$$;
 RESET juhe.ca_file;
 RESET juhe.base_url;
 

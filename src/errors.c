@@ -105,6 +105,8 @@ report_not_sent(int elevel, const JuheItem *it, JuheOutcome outcome, const char 
 				   DETAIL_N("The TLS handshake failed or the certificate was not trusted (libcurl error %d); nothing was sent (%d attempt).",
 							"The TLS handshake failed or the certificate was not trusted (libcurl error %d); nothing was sent (%d attempts).",
 							n, it->curl_code, n),
+				   it->curl_code == CURLE_SSL_CACERT_BADFILE ?
+				   "The CA certificates could not be read: install the ca-certificates package, or set juhe.ca_file to a readable PEM file." :
 				   "Check juhe.ca_file if the service uses a private CA, and juhe.base_url.");
 			break;
 		case JUHE_PHASE_GATEWAY:
