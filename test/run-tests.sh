@@ -10,8 +10,9 @@
 #   PG_VERSIONS=18-cassert bash test/run-tests.sh  an assert-enabled 18
 #
 # First (as root) the Debian package: built with dpkg-buildpackage,
-# installed with apt-get, tested with autopkgtest (test/package.sh;
-# JUHEID_SKIP_PACKAGE=1 skips it).
+# installed with apt-get, tested with autopkgtest (test/package.sh), and
+# the README's package commands on a clean Debian 12 made with debootstrap
+# (test/clean-machine.sh); JUHEID_SKIP_PACKAGE=1 skips both.
 # Per version, once with juhe.gateway = on and once off: the pg_regress
 # suites (sql/, what one session sees) and the TAP tests (test/t/,
 # whole-cluster behaviour, via test/tap.sh).
@@ -104,6 +105,11 @@ if [ -z "${JUHEID_SKIP_PACKAGE:-}" ]; then
 	grep -E '^  (ok|not ok|skipped|\[)' "$LOGDIR/package.log"
 	grep -q '^  not ok' "$LOGDIR/package.log" && tail -n 60 "$LOGDIR/package.log"
 	count "$LOGDIR/package.log"
+	echo "== a clean Debian 12 (debootstrap): the README's package commands, then the suites"
+	bash test/clean-machine.sh >"$LOGDIR/clean-machine.log" 2>&1
+	grep -E '^  (ok|not ok|skipped|installed-check)' "$LOGDIR/clean-machine.log"
+	grep -q '^  not ok' "$LOGDIR/clean-machine.log" && tail -n 60 "$LOGDIR/clean-machine.log"
+	count "$LOGDIR/clean-machine.log"
 fi
 
 for v in $PG_VERSIONS; do
