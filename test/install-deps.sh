@@ -7,7 +7,7 @@ pkgs=(build-essential pkg-config clang libclang-rt-14-dev
 	libcurl4-openssl-dev libjson-c-dev libssl-dev openssl curl
 	python3 python3-cryptography python3-stdnum ca-certificates libipc-run-perl
 	postgresql-15-cron
-	dpkg-dev debhelper fakeroot postgresql-server-dev-all autopkgtest man-db debootstrap)
+	dpkg-dev debhelper fakeroot postgresql-server-dev-all autopkgtest man-db debootstrap lintian)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

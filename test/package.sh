@@ -2,7 +2,7 @@
 # test/package.sh -- the Debian package, as the README tells a user to make
 # and install it: build postgresql-NN-juheid and juheid-mock with
 # `dpkg-buildpackage -us -uc -b` from a copy of this tree, check what the
-# .debs contain, install them with apt-get, check the installed tools, and
+# .debs contain and what lintian says, install them with apt-get, check the installed tools, and
 # run Debian's autopkgtest (debian/tests: the regression suites and the
 # example user suite against the installed files, test/installed-check.sh)
 # on this machine.  Packages this script installed are removed again at
@@ -49,6 +49,14 @@ else
 	exit 1
 fi
 grep -q 'warning:' "$WORK/build.log" && { grep 'warning:' "$WORK/build.log"; bad "the build printed warnings"; }
+
+# Debian's policy checker on what was built: no error, no warning
+if lintian --fail-on error,warning "$WORK"/juheid_"$version"_*.changes >"$WORK/lintian.log" 2>&1; then
+	ok "lintian: no errors or warnings"
+else
+	grep -E '^[EW]:' "$WORK/lintian.log" || tail -n 20 "$WORK/lintian.log"
+	bad "lintian: no errors or warnings"
+fi
 
 # 2. contents: every PostgreSQL version pg_buildext built for, and the mock
 mapfile -t versions < <(cd "$src" && pg_buildext supported-versions)
