@@ -151,11 +151,23 @@ CONF
 	sleep 0.5
 }
 
-# the pg_regress suites (sql/, test/schedule) against the running cluster
-# and the installed juheid: harness_regress TAG PG_CONFIG LOGPREFIX.
-# Prints one line per test; sets REG_OK and REG_FAIL.
-harness_regress() {
+# the pg_regress suites (sql/, test/schedule) against the installed juheid,
+# in a cluster and mock of their own (juhe.gateway = $JUHEID_GATEWAY),
+# stopped afterwards: harness_suites TAG PG_CONFIG LOGPREFIX.  Prints one
+# line per test; sets REG_OK and REG_FAIL (a cluster that did not start
+# counts as one failure).
+harness_suites() {
 	local tag=$1 pgc=$2 log=$3.log
+	REG_OK=0
+	REG_FAIL=0
+	if ! harness_start; then
+		echo "  [$tag] could not start the cluster or the mock"
+		REG_FAIL=1
+		harness_stop
+		return
+	fi
+	harness_test_settings
+	echo "  [$tag] pg_regress (cluster on port $PGPORT, mock on $MOCK_PORT)"
 	(cd "$HARNESS_ROOT" && rm -rf results regression.diffs regression.out &&
 		make -s installcheck PG_CONFIG="$pgc" PGHOST="$PGHOST" PGPORT="$PGPORT" \
 			PGUSER=postgres) >"$log" 2>&1
@@ -171,4 +183,5 @@ harness_regress() {
 		cat "$HARNESS_ROOT/regression.diffs"
 		cp "$HARNESS_ROOT/regression.diffs" "$3.diffs"
 	fi
+	harness_stop
 }

@@ -51,18 +51,9 @@ for v in "${versions[@]}"; do
 	for gw in ${JUHEID_GATEWAYS:-on off}; do
 		tag="installed $pkg gateway=$gw"
 		export JUHEID_GATEWAY=$gw
-		if ! harness_start; then
-			echo "  [$tag] could not start the cluster or juheid-mock"
-			failed=$((failed + 1))
-			harness_stop
-			continue
-		fi
-		harness_test_settings
-		echo "  [$tag] pg_regress (cluster on port $PGPORT, juheid-mock on $MOCK_PORT)"
-		harness_regress "$tag" "$PGC" "$LOGDIR/regress-$v-$gw"
+		harness_suites "$tag" "$PGC" "$LOGDIR/regress-$v-$gw"
 		passed=$((passed + REG_OK))
 		failed=$((failed + REG_FAIL))
-		harness_stop
 	done
 
 	# a user's own suite, as the README shows it

@@ -75,18 +75,9 @@ trap harness_stop EXIT
 run_version_mode() {
 	local v=$1 gw=$2 tag="$1 gateway=$2"
 	export JUHEID_GATEWAY=$gw
-	if ! harness_start; then
-		echo "  could not start the $v cluster or the mock"
-		failed=$((failed + 1))
-		harness_stop
-		return
-	fi
-	harness_test_settings
-	echo "  [$tag] pg_regress (cluster on port $PGPORT, mock on $MOCK_PORT)"
-	harness_regress "$tag" "$PGC" "$LOGDIR/regress-$v-$gw"
+	harness_suites "$tag" "$PGC" "$LOGDIR/regress-$v-$gw"
 	passed=$((passed + REG_OK))
 	failed=$((failed + REG_FAIL))
-	harness_stop
 
 	# whole-cluster behaviour: TAP tests, each starting its own cluster
 	echo "  [$tag] TAP (test/t)"
