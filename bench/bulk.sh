@@ -25,18 +25,10 @@ SEQ_ROWS=${SEQ_ROWS:-100}
 SIGNUPS=${SIGNUPS:-20}
 RATE_ROWS=${RATE_ROWS:-1000}
 . test/harness.sh
-PROXY_PID=""
-cleanup() {
-	[ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
-	harness_stop
-}
-trap cleanup EXIT
+. bench/lib.sh
+trap bench_cleanup EXIT
 harness_start >/dev/null
-/usr/bin/python3 bench/delay_proxy.py --target "127.0.0.1:$MOCK_PORT" \
-	--delay-ms "$DELAY_MS" --port-file "$HARNESS_DIR/proxy.port" &
-PROXY_PID=$!
-wait_for_file "$HARNESS_DIR/proxy.port"
-PROXY_PORT=$(cat "$HARNESS_DIR/proxy.port")
+start_delay_proxy "$MOCK_PORT" "$DELAY_MS"
 cat >>"$HARNESS_DIR/data/postgresql.conf" <<CONF
 juhe.base_url = 'http://127.0.0.1:$PROXY_PORT'
 juhe.gateway_connections = 32
@@ -73,11 +65,11 @@ bulk_ms=$($Q -c "SELECT ms_since('$t')")
 stats=$(mock _stats)
 conns=$(echo "$stats" | field connections)
 reqs=$(echo "$stats" | field requests)
-seq_rate=$(awk -v n="$SEQ_ROWS" -v ms="$seq_ms" 'BEGIN {printf "%.1f", n / ms * 1000}')
-bulk_rate=$(awk -v n="$ROWS" -v ms="$bulk_ms" 'BEGIN {printf "%.1f", n / ms * 1000}')
+seq_rate=$(calc "$SEQ_ROWS / $seq_ms * 1000" %.1f)
+bulk_rate=$(calc "$ROWS / $bulk_ms * 1000" %.1f)
 echo "1. throughput at a ${DELAY_MS}x2 ms round trip: sequential LATERAL $seq_rate rows/s ($SEQ_ROWS rows);"
 echo "   juhe_verify_many parallel 32: $bulk_rate rows/s ($ROWS rows, $reqs requests, $conns connections)"
-echo "   ratio $(awk -v a="$bulk_rate" -v b="$seq_rate" 'BEGIN {printf "%.1f", a / b}')x"
+echo "   ratio $(calc "$bulk_rate / $seq_rate" %.1f)x"
 
 # 2. a signup's call, idle and during a 32-wide bulk job
 signup_one() {
@@ -108,7 +100,7 @@ read -r busy busy_max busy_all <<<"$(signup_one)"
 signup_end=$($Q -c "SELECT round(ms_since('$t'))")
 wait $BULK
 bulk_end=$($Q -c "SELECT round(ms_since('$t'))")
-echo "2. a signup's call: median $idle ms idle, $busy ms during a bulk job 64 wide (twice the connections): $(awk -v a="$busy" -v b="$idle" 'BEGIN {printf "%.2f", a / b}')x"
+echo "2. a signup's call: median $idle ms idle, $busy ms during a bulk job 64 wide (twice the connections): $(calc "$busy / $idle")x"
 echo "   max $idle_max ms idle, $busy_max ms busy; busy calls: $busy_all
    (the signups ran from 0.5 s to $((signup_end / 1000)).$(((signup_end % 1000) / 100)) s, the bulk job until at least $((bulk_end / 1000)).$(((bulk_end % 1000) / 100)) s)"
 
@@ -126,5 +118,5 @@ SQL
 t=$($Q -c "SELECT clock_timestamp()")
 $Q -c "SET client_min_messages = warning" -c "CALL juhe_verify_table('rated', 'realname', 'idcard', 'v', batch_size => 250, parallel => 8)"
 rate_ms=$($Q -c "SELECT ms_since('$t')")
-rate=$(awk -v n="$RATE_ROWS" -v ms="$rate_ms" 'BEGIN {printf "%.1f", n / ms * 1000}')
-echo "3. juhe.max_requests_per_second = 100: a table job of $RATE_ROWS rows ran at $rate rows/s ($(awk -v r="$rate" 'BEGIN {printf "%+.1f", (r - 100)}') %)"
+rate=$(calc "$RATE_ROWS / $rate_ms * 1000" %.1f)
+echo "3. juhe.max_requests_per_second = 100: a table job of $RATE_ROWS rows ran at $rate rows/s ($(calc "$rate - 100" %+.1f) %)"

@@ -26,18 +26,10 @@ BACKENDS=${BACKENDS:-20}
 ROUNDS=${ROUNDS:-8}
 JUHEID_MOCK_ARGS="--idle-timeout 3"
 . test/harness.sh
-PROXY_PID=""
-cleanup() {
-	[ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
-	harness_stop
-}
-trap cleanup EXIT
+. bench/lib.sh
+trap bench_cleanup EXIT
 harness_start >/dev/null
-/usr/bin/python3 bench/delay_proxy.py --target "127.0.0.1:$MOCK_TLS_PORT" \
-	--delay-ms "$DELAY_MS" --port-file "$HARNESS_DIR/proxy.port" &
-PROXY_PID=$!
-wait_for_file "$HARNESS_DIR/proxy.port"
-PROXY_PORT=$(cat "$HARNESS_DIR/proxy.port")
+start_delay_proxy "$MOCK_TLS_PORT" "$DELAY_MS"
 cat >>"$HARNESS_DIR/data/postgresql.conf" <<CONF
 juhe.base_url = 'https://127.0.0.1:$PROXY_PORT'
 juhe.ca_file = '$JUHE_TEST_CA'

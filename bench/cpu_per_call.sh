@@ -22,6 +22,7 @@ N=${N:-2000}
 ROUNDS=${ROUNDS:-5}
 export JUHEID_GATEWAY=off
 . test/harness.sh
+. bench/lib.sh
 trap harness_stop EXIT
 harness_start >/dev/null
 BIN=$HARNESS_DIR/raw_curl
@@ -58,12 +59,11 @@ for r in $(seq 1 "$ROUNDS"); do
 	billeds+=("$(per_call 440304198808081238)")
 	echo "round $r: raw libcurl ${raws[-1]} us, juhe_verify ${billeds[-1]} us"
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 raw=$(median "${raws[@]}")
 billed=$(median "${billeds[@]}")
 local_=$(per_call 44030419880808123X 200000)
 echo "CPU per call (medians of $ROUNDS rounds of $N calls), plain mode, loopback mock, gateway off:"
 echo "  raw libcurl keep-alive loop   $raw us"
-echo "  juhe_verify, billed answer    $billed us  ($(awk -v a="$billed" -v b="$raw" 'BEGIN {printf "%.2f", a / b}')x raw libcurl)"
+echo "  juhe_verify, billed answer    $billed us  ($(calc "$billed / $raw")x raw libcurl)"
 echo "  juhe_verify, local answer     $local_ us  (SQL call and input checks)"
-echo "  sending inside juheid         $(awk -v a="$billed" -v b="$local_" 'BEGIN {printf "%.1f", a - b}') us  (billed - local)"
+echo "  sending inside juheid         $(calc "$billed - $local_" %.1f) us  (billed - local)"

@@ -33,6 +33,7 @@ ROUNDS=${ROUNDS:-5}
 JUHEID_GATEWAY=${JUHEID_GATEWAY:-off}
 export JUHEID_GATEWAY
 . test/harness.sh
+. bench/lib.sh
 trap harness_stop EXIT
 harness_start >/dev/null
 echo "fsync = on" >>"$HARNESS_DIR/data/postgresql.conf"
@@ -96,7 +97,6 @@ for r in $(seq 1 "$ROUNDS"); do
 	echo "round $r: no ledger I/O ${base[-1]} ms, ledger_sync=off ${off[-1]} ms, ledger_sync=on ${on[-1]} ms per call"
 done
 
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mb=$(median "${base[@]}")
 mf=$(median "${off[@]}")
 mo=$(median "${on[@]}")
@@ -104,7 +104,6 @@ records=$(psql -X -At -d postgres -c "SELECT count(*) FROM juhe_ledger")
 echo
 echo "gateway=$JUHEID_GATEWAY, $N calls a block, $ROUNDS rounds, fsync = on, $(df -T "$HARNESS_DIR" | awk 'NR==2 {print $2}') file system"
 echo "median per call: no ledger I/O $mb ms, ledger_sync=off $mf ms, ledger_sync=on $mo ms"
-calc() { awk "BEGIN {printf \"%.2f\", $1}"; }
 echo "ratio to no ledger I/O: ledger_sync=off $(calc "$mf / $mb"), ledger_sync=on $(calc "$mo / $mb")"
 echo "cost per billed answer: ledger_sync=off $(calc "($mf - $mb) * 1000") us, ledger_sync=on $(calc "($mo - $mb) * 1000") us"
 echo "(the ledger now holds $records billed rows from the file-backed blocks)"
