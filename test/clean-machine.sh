@@ -9,15 +9,12 @@
 # /var/cache/juheid) for the next run.  Last line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-passed=0
-failed=0
-ok() { echo "  ok - $1"; passed=$((passed + 1)); }
-bad() { echo "  not ok - $1"; failed=$((failed + 1)); }
+. test/lib.sh
 
 if [ "$(id -u)" != 0 ]; then
 	echo "  skipped: debootstrap and chroot need root"
-	echo "0 passed, 0 failed"
-	exit 0
+	summary
+	exit
 fi
 command -v debootstrap >/dev/null || {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null 2>&1
@@ -53,8 +50,8 @@ if debootstrap --variant=minbase --cache-dir="$CACHE/debootstrap" bookworm "$R" 
 else
 	tail -n 20 "$R.debootstrap.log"
 	bad "debootstrap a minimal Debian 12"
-	echo "$passed passed, $failed failed"
-	exit 1
+	summary
+	exit
 fi
 rm -f "$R.debootstrap.log"
 cat >"$R/etc/apt/sources.list" <<LIST
@@ -72,8 +69,7 @@ bindmount -t tmpfs tmpfs "$R/dev/shm"
 bindmount --bind "$CACHE/apt" "$R/var/cache/apt/archives"
 
 # 2. the tree, as a user's checkout
-mkdir -p "$R/root/juheid"
-git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$R/root/juheid"
+copy_tree "$R/root/juheid"
 
 # 3. the README's commands, as written
 awk '/^\*\*Debian 12: the package\.\*\*/ {f = 1} f && /^```sh$/ {b = 1; next} b && /^```$/ {exit} b' \
@@ -81,8 +77,8 @@ awk '/^\*\*Debian 12: the package\.\*\*/ {f = 1} f && /^```sh$/ {b = 1; next} b 
 sed 's/^/    /' "$R/root/readme-commands.sh"
 if [ "$(grep -c . "$R/root/readme-commands.sh")" -lt 3 ]; then
 	bad "found the README's package commands"
-	echo "$passed passed, $failed failed"
-	exit 1
+	summary
+	exit
 fi
 if chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
 	DEBIAN_FRONTEND=noninteractive /bin/bash -ec 'cd /root/juheid && . /root/readme-commands.sh' \
@@ -105,19 +101,11 @@ chroot "$R" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $
 chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
 	/bin/bash -c 'cd /root/juheid && bash test/installed-check.sh' >"$R/root/check.log" 2>&1
 grep -E '^  \[|^  ' "$R/root/check.log" | grep -vE '\.\.\. ok' | sed 's/^  */  /'
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$R/root/check.log" | tail -n 1)
-if [ -n "$line" ]; then
-	echo "  installed-check in the clean system: $line"
-	passed=$((passed + $(echo "$line" | awk '{print $1}')))
-	failed=$((failed + $(echo "$line" | awk '{print $3}')))
-	if ! echo "$line" | grep -q ' 0 failed'; then
-		head -n 40 "$R/root/check.log"
-		cat "$R"/tmp/juheid-installed.*/*.diffs 2>/dev/null | head -n 80
-	fi
-else
-	tail -n 30 "$R/root/check.log"
-	bad "installed-check in the clean system"
+echo "  installed-check in the clean system: $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$R/root/check.log" | tail -n 1)"
+f0=$failed
+if ! count "$R/root/check.log" || [ "$failed" -ne "$f0" ]; then
+	head -n 40 "$R/root/check.log"
+	cat "$R"/tmp/juheid-installed.*/*.diffs 2>/dev/null | head -n 80
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -12,8 +12,7 @@
 # Last line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-passed=0
-failed=0
+. test/lib.sh
 
 versions=("$@")
 if [ ${#versions[@]} -eq 0 ]; then
@@ -71,5 +70,4 @@ for v in "${versions[@]}"; do
 done
 
 echo "logs: $LOGDIR"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

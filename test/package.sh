@@ -12,25 +12,19 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-passed=0
-failed=0
-ok() { echo "  ok - $1"; passed=$((passed + 1)); }
-bad() { echo "  not ok - $1"; failed=$((failed + 1)); }
+. test/lib.sh
 
 if [ "$(id -u)" != 0 ]; then
 	echo "  skipped: building and installing the package needs root"
-	echo "0 passed, 0 failed"
-	exit 0
+	summary
+	exit
 fi
 
 version=$(dpkg-parsechangelog -l debian/changelog -S Version)
 WORK=$(mktemp -d /tmp/juheid-package.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 src=$WORK/juheid-$version
-mkdir -p "$src"
-# the tree as git sees it (tracked and new files, nothing ignored or built)
-git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$src" 2>/dev/null ||
-	tar --exclude=.git -cf - . | tar -xf - -C "$src"
+copy_tree "$src"
 
 # 1. build, with the README's commands: build dependencies from
 # debian/control, then dpkg-buildpackage
@@ -45,8 +39,8 @@ if (cd "$src" && dpkg-buildpackage -us -uc -b) >"$WORK/build.log" 2>&1; then
 else
 	tail -n 40 "$WORK/build.log"
 	bad "dpkg-buildpackage -us -uc -b"
-	echo "$passed passed, $failed failed"
-	exit 1
+	summary
+	exit
 fi
 grep -q 'warning:' "$WORK/build.log" && { grep 'warning:' "$WORK/build.log"; bad "the build printed warnings"; }
 
@@ -124,11 +118,7 @@ if command -v autopkgtest >/dev/null; then
 	rc=$?
 	out="$WORK/autopkgtest/installcheck-stdout"
 	grep -E '\.\.\. |^  \[|passed, .* failed' "$out" 2>/dev/null | grep -v '^logs:' | sed 's/^  */  /'
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" 2>/dev/null | tail -n 1)
-	if [ -n "$line" ]; then
-		passed=$((passed + $(echo "$line" | awk '{print $1}')))
-		failed=$((failed + $(echo "$line" | awk '{print $3}')))
-	fi
+	count "$out"
 	if [ $rc -eq 0 ]; then
 		ok "autopkgtest: $(tr -s ' ' <"$WORK/autopkgtest/summary")"
 	else
@@ -139,5 +129,4 @@ else
 	bad "autopkgtest is not installed"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

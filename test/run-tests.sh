@@ -34,19 +34,7 @@ fi
 
 bash test/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
-passed=0
-failed=0
-count() {	# count "N passed, N failed" from the last such line of a log
-	local line
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
-	if [ -z "$line" ]; then
-		echo "  (no result line in $1: counted as one failure)"
-		failed=$((failed + 1))
-		return
-	fi
-	passed=$((passed + $(echo "$line" | awk '{print $1}')))
-	failed=$((failed + $(echo "$line" | awk '{print $3}')))
-}
+. test/lib.sh
 
 LOGDIR=$(mktemp -d /tmp/juheid-logs.XXXXXX)
 
@@ -146,5 +134,4 @@ tail -n 1 "$LOGDIR/mock_selftest.log" | sed 's/^/  /'
 count "$LOGDIR/mock_selftest.log"
 
 echo "logs: $LOGDIR"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
