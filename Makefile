@@ -24,6 +24,7 @@ OBJS = \
 	src/encoding.o \
 	src/account.o \
 	src/ledger.o \
+	src/rate.o \
 	src/stats.o \
 	src/trigger.o \
 	src/batch.o \

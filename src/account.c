@@ -8,14 +8,18 @@
  *	juhe_billing_rows() → (day, billed_today, in_flight, max_billed_per_day,
  *	                       billing_timezone): the juhe_billing view
  *
- * The daily cap.  Shared memory holds the billing day (a day in
- * juhe.billing_timezone), the number of requests billed or in doubt on it,
- * and the number in flight.  A request reserves a place before it is sent
- * (billed + in flight < juhe.max_billed_per_day, under a spinlock, so
- * racing backends cannot overshoot); settling it turns the reservation
- * into a billed one (billed, in doubt) or gives it back (not billed).  At
- * server start the count is rebuilt from the ledger, so it survives
- * restarts and crashes.
+ * The daily cap.  Shared memory holds the billing day (a day in the
+ * cluster's billing time zone), the number of requests billed or in doubt
+ * on it, and the number in flight.  A request reserves a place when it
+ * goes out (billed + in flight < juhe.max_billed_per_day, under a
+ * spinlock, so racing backends cannot overshoot); settling it turns the
+ * reservation into a billed one (billed, in doubt) or gives it back (not
+ * billed).  Billed requests are also counted per quarter of an hour for
+ * the last 48 hours, so the day's count can be rebuilt for any time zone:
+ * at server start (from the ledger, so it survives restarts and crashes),
+ * when the day changes, and when juhe.billing_timezone changes (the
+ * gateway worker does that at reload; until then every process counts in
+ * the time zone the count is for, kept in shared memory).
  */
 #include "postgres.h"
 
@@ -43,25 +47,32 @@
 
 #include "account.h"
 #include "compat.h"
-#include "errors.h"
+#include "encoding.h"
 #include "ledger.h"
+#include "rate.h"
 #include "response.h"
 #include "result.h"
 #include "stats.h"
 #include "table_job.h"
 #include "transport.h"
-#include "verify.h"
 
 PG_FUNCTION_INFO_V1(juhe_billing_rows);
 
+#define QUARTER_USECS	((int64) 15 * 60 * USECS_PER_SEC)
+#define NQUARTERS		192		/* 48 hours: more than any day is long */
+#define TZ_NAME_LEN		64
+
 typedef struct AccountShared
 {
-	slock_t		mutex;			/* day, billed_today, in_flight */
-	int32		day;
+	slock_t		mutex;			/* everything but next_id, tz_gen */
+	int32		day;			/* the billing day billed_today is for */
 	int64		billed_today;
 	int64		in_flight;
+	char		tz[TZ_NAME_LEN];	/* the billing time zone of day */
+	pg_atomic_uint32 tz_gen;	/* bumped when tz changes */
+	int64		quarter_of[NQUARTERS];	/* which quarter hour a slot counts */
+	int64		billed_in[NQUARTERS];
 	pg_atomic_uint64 next_id;
-	pg_atomic_uint64 rate_next; /* earliest start of the next request */
 } AccountShared;
 
 static AccountShared *account_shm = NULL;
@@ -80,6 +91,189 @@ static int64 stmt_requests = 0;
 /* the ledger reports the top-level transaction's outcome (table jobs) */
 static bool outcome_of_top = false;
 
+/* ---------------------------------------------------------------- days */
+
+static int64
+quarter_of(TimestampTz ts)
+{
+	return ts >= 0 ? ts / QUARTER_USECS : -((-ts + QUARTER_USECS - 1) / QUARTER_USECS);
+}
+
+static pg_tz *
+tz_by_name(const char *name)
+{
+	pg_tz	   *t = pg_tzset(name);
+
+	return t ? t : pg_tzset("UTC");
+}
+
+/* the time zone the shared count is for, cached by its generation */
+static pg_tz *
+billing_tz(void)
+{
+	static pg_tz *tz = NULL;
+	static uint32 gen = 0;
+	static bool have = false;
+	uint32		cur;
+	char		name[TZ_NAME_LEN];
+
+	if (account_shm == NULL)
+	{
+		/* the postmaster before shared memory, or no preload */
+		return tz_by_name(juhe_billing_timezone ? juhe_billing_timezone : "Asia/Shanghai");
+	}
+	cur = pg_atomic_read_u32(&account_shm->tz_gen);
+	if (!have || cur != gen)
+	{
+		SpinLockAcquire(&account_shm->mutex);
+		memcpy(name, account_shm->tz, TZ_NAME_LEN);
+		cur = pg_atomic_read_u32(&account_shm->tz_gen);
+		SpinLockRelease(&account_shm->mutex);
+		tz = tz_by_name(name);
+		gen = cur;
+		have = true;
+	}
+	return tz;
+}
+
+static int32
+day_in(TimestampTz ts, pg_tz *tz)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tzoff;
+
+	if (tz == NULL || timestamp2tm(ts, &tzoff, &tm, &fsec, NULL, tz) != 0)
+		return 0;
+	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
+}
+
+int32
+juhe_billing_day(TimestampTz ts)
+{
+	return day_in(ts, billing_tz());
+}
+
+/* the first quarter hour of a billing day (local midnight) in tz */
+static int64
+first_quarter_of_day(int32 day, pg_tz *tz)
+{
+	struct pg_tm tm;
+	int			offset;
+	TimestampTz midnight;
+
+	memset(&tm, 0, sizeof(tm));
+	j2date(day, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+	offset = DetermineTimeZoneOffset(&tm, tz);
+	if (tm2timestamp(&tm, 0, &offset, &midnight) != 0)
+		return 0;
+	return quarter_of(midnight);
+}
+
+/* caller holds the mutex: one more billed request at ts */
+static void
+count_billed(TimestampTz ts)
+{
+	int64		q = quarter_of(ts);
+	int			i = (int) (((q % NQUARTERS) + NQUARTERS) % NQUARTERS);
+
+	if (account_shm->quarter_of[i] != q)
+	{
+		if (account_shm->quarter_of[i] > q)
+			return;				/* older than 48 hours: no day of interest */
+		account_shm->quarter_of[i] = q;
+		account_shm->billed_in[i] = 0;
+	}
+	account_shm->billed_in[i]++;
+}
+
+/* caller holds the mutex: the count of the day starting at quarter first */
+static int64
+billed_since(int64 first)
+{
+	int64		n = 0;
+
+	for (int i = 0; i < NQUARTERS; i++)
+		if (account_shm->quarter_of[i] >= first)
+			n += account_shm->billed_in[i];
+	return n;
+}
+
+/*
+ * Today in the billing time zone, and where it starts; the shared day moves
+ * on when today is later (taking the requests billed since its midnight).
+ */
+typedef struct Today
+{
+	int32		day;
+	int64		first_quarter;
+} Today;
+
+static Today
+today_now(TimestampTz now)
+{
+	static int32 cached_day = 0;
+	static int64 cached_first = 0;
+	static pg_tz *cached_tz = NULL;
+	pg_tz	   *tz = billing_tz();
+	Today		t;
+
+	t.day = day_in(now, tz);
+	if (t.day != cached_day || tz != cached_tz)
+	{
+		cached_first = first_quarter_of_day(t.day, tz);
+		cached_day = t.day;
+		cached_tz = tz;
+	}
+	t.first_quarter = cached_first;
+	return t;
+}
+
+/* caller holds the mutex */
+static void
+roll_day(const Today *t)
+{
+	if (t->day > account_shm->day)
+	{
+		account_shm->day = t->day;
+		account_shm->billed_today = billed_since(t->first_quarter);
+	}
+}
+
+void
+juhe_account_check_timezone(void)
+{
+	const char *want = juhe_billing_timezone ? juhe_billing_timezone : "Asia/Shanghai";
+	char		have[TZ_NAME_LEN];
+	pg_tz	   *tz;
+	int32		day;
+	int64		first;
+	int64		old_count,
+				new_count;
+
+	if (account_shm == NULL)
+		return;
+	SpinLockAcquire(&account_shm->mutex);
+	memcpy(have, account_shm->tz, TZ_NAME_LEN);
+	SpinLockRelease(&account_shm->mutex);
+	if (strcmp(have, want) == 0)
+		return;
+
+	tz = tz_by_name(want);
+	day = day_in(GetCurrentTimestamp(), tz);
+	first = first_quarter_of_day(day, tz);
+	SpinLockAcquire(&account_shm->mutex);
+	old_count = account_shm->billed_today;
+	strlcpy(account_shm->tz, want, TZ_NAME_LEN);
+	account_shm->day = day;
+	account_shm->billed_today = new_count = billed_since(first);
+	pg_atomic_fetch_add_u32(&account_shm->tz_gen, 1);
+	SpinLockRelease(&account_shm->mutex);
+	ereport(LOG,
+			(errmsg("juheid: the billing time zone is now %s: %lld requests billed today (were %lld in %s)",
+					want, (long long) new_count, (long long) old_count, have)));
+}
+
 /* ---------------------------------------------------------------- shmem */
 
 static void
@@ -90,50 +284,66 @@ account_shmem_request(void)
 	RequestAddinShmemSpace(MAXALIGN(sizeof(AccountShared)));
 	RequestAddinShmemSpace(juhe_stats_shmem_size());
 	RequestAddinShmemSpace(juhe_jobs_shmem_size());
-	RequestAddinShmemSpace(MAXALIGN(sizeof(JuheLedgerShared)));
+	RequestAddinShmemSpace(juhe_ledger_shmem_size());
+	RequestAddinShmemSpace(juhe_rate_shmem_size());
 	RequestNamedLWLockTranche("juheid", 2);	/* statistics, ledger */
 }
 
 static void
 account_shmem_shutdown(int code, Datum arg)
 {
+	/* what the ledger keeps in memory goes to the file, or to the log */
+	juhe_ledger_shutdown();
 	/* a crash (code != 0) leaves no statistics file: lost, not corrupted */
 	if (code == 0)
 		juhe_stats_save();
+}
+
+/* the start's count of a billed request, into the quarter hours */
+static void
+count_at_start(TimestampTz at, void *arg)
+{
+	count_billed(at);
 }
 
 static void
 account_shmem_startup(void)
 {
 	bool		found;
-	JuheLedgerShared *ledger_shm;
 	LWLockPadded *locks;
 
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	account_shm = ShmemInitStruct("juheid accounting", sizeof(AccountShared), &found);
-	ledger_shm = ShmemInitStruct("juheid ledger", sizeof(JuheLedgerShared), &found);
 	locks = GetNamedLWLockTranche("juheid");
 	juhe_stats_shmem_init(&locks[0].lock);
 	juhe_jobs_shmem_init();
+	juhe_rate_shmem_init();
 	if (!found)
 	{
 		JuheLedgerSummary sum;
+		Today		t;
 
+		memset(account_shm, 0, offsetof(AccountShared, next_id));
 		SpinLockInit(&account_shm->mutex);
-		/* before anyone appends: the lock is not used at start */
-		juhe_ledger_startup(&sum);
-		juhe_ledger_shmem_init(ledger_shm, &locks[1].lock, false, sum.oldest_at);
-		account_shm->day = sum.day;
-		account_shm->billed_today = sum.billed_today;
+		strlcpy(account_shm->tz, juhe_billing_timezone ? juhe_billing_timezone : "Asia/Shanghai",
+				TZ_NAME_LEN);
+		pg_atomic_init_u32(&account_shm->tz_gen, 1);
+		for (int i = 0; i < NQUARTERS; i++)
+			account_shm->quarter_of[i] = PG_INT64_MIN;
+		/* before anyone appends: no lock is taken at start */
+		juhe_ledger_startup(&sum, count_at_start, NULL);
+		juhe_ledger_shmem_init(&locks[1].lock, &sum);
+		t = today_now(GetCurrentTimestamp());
+		account_shm->day = t.day;
+		account_shm->billed_today = billed_since(t.first_quarter);
 		account_shm->in_flight = 0;
 		pg_atomic_init_u64(&account_shm->next_id, sum.max_id + 1);
-		pg_atomic_init_u64(&account_shm->rate_next, 0);
 		juhe_stats_load();
 	}
 	else
-		juhe_ledger_shmem_init(ledger_shm, &locks[1].lock, true, 0);
+		juhe_ledger_shmem_init(&locks[1].lock, NULL);
 	LWLockRelease(AddinShmemInitLock);
 	if (!IsUnderPostmaster)
 		on_shmem_exit(account_shmem_shutdown, (Datum) 0);
@@ -176,41 +386,10 @@ juhe_account_require_reader(const char *what)
 				 errhint("Only superusers and members of pg_read_all_stats may read juheid's statistics and ledger.")));
 }
 
-/* ---------------------------------------------------------------- days */
-
-int32
-juhe_billing_day(TimestampTz ts)
+void
+juhe_account_maintain(void)
 {
-	static pg_tz *tz = NULL;
-	static char tz_name[256] = "";
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tzoff;
-	const char *want = juhe_billing_timezone ? juhe_billing_timezone : "Asia/Shanghai";
-
-	if (tz == NULL || strcmp(tz_name, want) != 0)
-	{
-		pg_tz	   *t = pg_tzset(want);
-
-		if (t == NULL)
-			t = pg_tzset("UTC");
-		tz = t;
-		strlcpy(tz_name, want, sizeof(tz_name));
-	}
-	if (tz == NULL || timestamp2tm(ts, &tzoff, &tm, &fsec, NULL, tz) != 0)
-		return 0;
-	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
-}
-
-/* caller holds account_shm->mutex: a new day starts a new count */
-static void
-roll_day(int32 today)
-{
-	if (today > account_shm->day)
-	{
-		account_shm->day = today;
-		account_shm->billed_today = 0;
-	}
+	juhe_ledger_maintain();
 }
 
 /* ---------------------------------------------------------------- open */
@@ -242,7 +421,7 @@ durable_xid(void)
 }
 
 static void
-fill_tag(JuheTag *tag, JuheVia via, JuheMode mode)
+fill_tag(JuheTag *tag, JuheVia via, JuheMode mode, TimestampTz now)
 {
 	static Oid	db_cached = InvalidOid;
 	static Oid	role_cached = InvalidOid;
@@ -266,7 +445,7 @@ fill_tag(JuheTag *tag, JuheVia via, JuheMode mode)
 	}
 	memset(tag, 0, sizeof(*tag));
 	tag->id = pg_atomic_fetch_add_u64(&account_shm->next_id, 1);
-	tag->sent_at = GetCurrentTimestamp();
+	tag->sent_at = now;
 	tag->xid = durable_xid();
 	tag->dbid = MyDatabaseId;
 	tag->roleid = role;
@@ -277,11 +456,11 @@ fill_tag(JuheTag *tag, JuheVia via, JuheMode mode)
 	memcpy(tag->rolname, rolname, sizeof(rolname));
 }
 
-int
+JuheOpenResult
 juhe_account_open(JuheHttp *h, JuheVia via, JuheMode mode)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	int32		today = juhe_billing_day(now);
+	Today		t = today_now(now);
 	TimestampTz stmt = GetCurrentStatementStartTimestamp();
 	bool		capped = false;
 	JuheLedgerRecord rec;
@@ -296,10 +475,10 @@ juhe_account_open(JuheHttp *h, JuheVia via, JuheMode mode)
 	}
 	if (juhe_max_requests_per_statement > 0 &&
 		stmt_requests >= juhe_max_requests_per_statement)
-		return JUHE_FAIL_STATEMENT_CAP;
+		return JUHE_OPEN_STATEMENT_CAP;
 
 	SpinLockAcquire(&account_shm->mutex);
-	roll_day(today);
+	roll_day(&t);
 	if (juhe_max_billed_per_day > 0 &&
 		account_shm->billed_today + account_shm->in_flight >= juhe_max_billed_per_day)
 		capped = true;
@@ -307,11 +486,11 @@ juhe_account_open(JuheHttp *h, JuheVia via, JuheMode mode)
 		account_shm->in_flight++;
 	SpinLockRelease(&account_shm->mutex);
 	if (capped)
-		return JUHE_FAIL_DAILY_CAP;
+		return JUHE_OPEN_DAILY_CAP;
 
-	fill_tag(h->tag, via, mode);
+	fill_tag(h->tag, via, mode, now);
 	juhe_ledger_fill_record(&rec, h->tag, JUHE_FATE_SENT, 0, -1, NULL, h->tag->sent_at);
-	if (!juhe_ledger_append(&rec))
+	if (juhe_ledger_append(&rec, false) != JUHE_LEDGER_WRITTEN)
 	{
 		int			save = errno;
 
@@ -320,15 +499,12 @@ juhe_account_open(JuheHttp *h, JuheVia via, JuheMode mode)
 		SpinLockRelease(&account_shm->mutex);
 		h->tag->id = 0;
 		errno = save;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("juheid: could not write to file \"%s\": %m", JUHE_LEDGER_FILE),
-				 errdetail("Nothing was sent: a request is sent only once it is in the ledger.")));
+		return JUHE_OPEN_NO_LEDGER;
 	}
 	h->accounted = false;
 	stmt_requests++;
 	juhe_stats_count(mode, JUHE_CS_REQUESTS, 1);
-	return 0;
+	return JUHE_OPEN_OK;
 }
 
 void
@@ -351,85 +527,61 @@ juhe_account_outcome_of_top(bool on)
 	outcome_of_top = on;
 }
 
-/* ---------------------------------------------------------------- rate */
-
-/* the next start time of the cluster; 0 if there is no limit */
-static TimestampTz
-rate_reserve(void)
-{
-	int			rate = juhe_max_requests_per_second;
-	TimestampTz now;
-	int64		step;
-	uint64		cur;
-
-	if (rate <= 0 || account_shm == NULL)
-		return 0;
-	step = USECS_PER_SEC / rate;
-	now = GetCurrentTimestamp();
-	cur = pg_atomic_read_u64(&account_shm->rate_next);
-	for (;;)
-	{
-		/* an idle cluster starts now: no burst saved up */
-		TimestampTz at = Max((TimestampTz) cur, now);
-
-		if (pg_atomic_compare_exchange_u64(&account_shm->rate_next, &cur,
-										   (uint64) (at + step)))
-			return at;
-	}
-}
-
-long
-juhe_rate_wait(JuheRateTurn *turn)
-{
-	TimestampTz now;
-
-	if (!turn->held)
-	{
-		turn->at = rate_reserve();
-		turn->held = true;
-	}
-	if (turn->at == 0)
-		return 0;
-	now = GetCurrentTimestamp();
-	if (turn->at <= now)
-		return 0;
-	return Max((turn->at - now + 999) / 1000, 1);
-}
-
 /* ---------------------------------------------------------------- settle */
 
-static void
+static JuheRecorded
 finish(JuheTag *tag, JuheFate fate, int res, int error_code,
 	   const char *orderid, bool transport_failure)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	int32		today = juhe_billing_day(now);
+	Today		t = today_now(now);
+	bool		billed = fate == JUHE_FATE_BILLED || fate == JUHE_FATE_IN_DOUBT;
 	JuheLedgerRecord rec;
+	JuheLedgerWrite w;
+	JuheRecorded recorded = JUHE_RECORDED;
 
 	juhe_ledger_fill_record(&rec, tag, fate, res, error_code, orderid, now);
-	if (!juhe_ledger_append(&rec) && fate != JUHE_FATE_NOT_BILLED)
+	w = juhe_ledger_append(&rec, billed);
+	if (w != JUHE_LEDGER_WRITTEN && billed)
+	{
+		char		oid[JUHE_LEDGER_ORDERID_LEN];
+
+		/* the log has the order id in any case, in printable ASCII */
+		strlcpy(oid, rec.orderid, sizeof(oid));
+		juhe_ascii_printable(oid, strlen(oid));
+		recorded = w == JUHE_LEDGER_KEPT ? JUHE_RECORD_KEPT : JUHE_RECORD_LOST;
 		ereport(LOG,
 				(errcode_for_file_access(),
 				 errmsg("juheid: could not record a %s request in file \"%s\": %m",
 						fate == JUHE_FATE_BILLED ? "billed" : "possibly billed",
 						JUHE_LEDGER_FILE),
-				 errdetail("Request %llu, order id %s.", (unsigned long long) tag->id,
-						   rec.orderid[0] ? rec.orderid : "(none)"),
+				 errdetail("Request %llu, order id %s; %s", (unsigned long long) tag->id,
+						   oid[0] ? oid : "(none)",
+						   w == JUHE_LEDGER_KEPT ?
+						   "it is kept in shared memory and written as soon as the file can be written." :
+						   "it counts against juhe.max_billed_per_day, and the next start marks it in doubt."),
 				 errhidestmt(true), errhidecontext(true)));
+	}
 
 	juhe_stats_settled(tag, fate, res, error_code, transport_failure,
 					   (double) (now - tag->sent_at) / 1000.0);
 
+	/* billed counts against the cap, written or not */
 	SpinLockAcquire(&account_shm->mutex);
-	roll_day(today);
+	roll_day(&t);
 	account_shm->in_flight--;
-	if (fate == JUHE_FATE_BILLED || fate == JUHE_FATE_IN_DOUBT)
-		account_shm->billed_today++;
+	if (billed)
+	{
+		count_billed(now);
+		if (t.day >= account_shm->day)
+			account_shm->billed_today++;
+	}
 	SpinLockRelease(&account_shm->mutex);
 	tag->id = 0;
+	return recorded;
 }
 
-void
+JuheRecorded
 juhe_account_settle(JuheTag *tag, int curl_code, long status,
 					bool request_complete, bool too_large,
 					const char *resp, size_t resp_len)
@@ -438,41 +590,37 @@ juhe_account_settle(JuheTag *tag, int curl_code, long status,
 	JuheParseStatus st;
 
 	if (tag == NULL || tag->id == 0 || account_shm == NULL)
-		return;
+		return JUHE_RECORDED;
 	if (curl_code != 0)
 	{
 		/* an answer too large was an answer: it may be billed */
-		finish(tag, (request_complete || too_large) ? JUHE_FATE_IN_DOUBT : JUHE_FATE_NOT_BILLED,
-			   0, -1, NULL, true);
-		return;
+		return finish(tag, (request_complete || too_large) ? JUHE_FATE_IN_DOUBT : JUHE_FATE_NOT_BILLED,
+					  0, -1, NULL, true);
 	}
 	if (status < 200 || status > 299)
 	{
 		/* 503 and 429 turn the request away; any other status may hide
 		 * a processed one (see errors.c) */
-		finish(tag, (status == 503 || status == 429) ? JUHE_FATE_NOT_BILLED : JUHE_FATE_IN_DOUBT,
-			   0, -1, NULL, true);
-		return;
+		return finish(tag, (status == 503 || status == 429) ? JUHE_FATE_NOT_BILLED : JUHE_FATE_IN_DOUBT,
+					  0, -1, NULL, true);
 	}
 	st = juhe_parse_answer(resp ? resp : "", resp ? resp_len : 0, &a);
 	if (st == JUHE_PARSE_OK || st == JUHE_PARSE_BAD_RES)
 	{
 		if (a.error_code == JUHE_CODE_BILLED)
-			finish(tag, JUHE_FATE_BILLED, a.res, 0,
-				   a.has_orderid ? a.orderid : NULL, false);
-		else
-			finish(tag, JUHE_FATE_NOT_BILLED, 0, a.error_code, NULL, false);
+			return finish(tag, JUHE_FATE_BILLED, a.res, 0,
+						  a.has_orderid ? a.orderid : NULL, false);
+		return finish(tag, JUHE_FATE_NOT_BILLED, 0, a.error_code, NULL, false);
 	}
-	else
-		finish(tag, JUHE_FATE_IN_DOUBT, 0, -1, NULL, true);
+	return finish(tag, JUHE_FATE_IN_DOUBT, 0, -1, NULL, true);
 }
 
-void
+JuheRecorded
 juhe_account_give_up(JuheTag *tag, bool maybe_sent)
 {
 	if (tag == NULL || tag->id == 0 || account_shm == NULL)
-		return;
-	finish(tag, maybe_sent ? JUHE_FATE_IN_DOUBT : JUHE_FATE_NOT_BILLED, 0, -1, NULL, false);
+		return JUHE_RECORDED;
+	return finish(tag, maybe_sent ? JUHE_FATE_IN_DOUBT : JUHE_FATE_NOT_BILLED, 0, -1, NULL, false);
 }
 
 /* ---------------------------------------------------------------- runs */
@@ -489,7 +637,7 @@ juhe_account_abandon_run(void)
 		if (h->accounted)
 			h->tag->id = 0;		/* the gateway worker settles it */
 		else
-			juhe_account_give_up(h->tag, h->body_len > 0 && h->body_pos >= h->body_len);
+			(void) juhe_account_give_up(h->tag, h->body_len > 0 && h->body_pos >= h->body_len);
 	}
 	if (track_n > 0)
 		juhe_account_flush();
@@ -530,19 +678,22 @@ juhe_billing_rows(PG_FUNCTION_ARGS)
 	static const Oid types[5] = {DATEOID, INT8OID, INT8OID, INT4OID, TEXTOID};
 	Datum		v[5];
 	bool		n[5] = {0};
-	int32		today = juhe_billing_day(GetCurrentTimestamp());
+	Today		t;
+	char		tz[TZ_NAME_LEN];
 
 	juhe_account_require();
+	t = today_now(GetCurrentTimestamp());
 	SpinLockAcquire(&account_shm->mutex);
-	roll_day(today);
+	roll_day(&t);
 	v[0] = DateADTGetDatum(account_shm->day - POSTGRES_EPOCH_JDATE);
 	v[1] = Int64GetDatum(account_shm->billed_today);
 	v[2] = Int64GetDatum(account_shm->in_flight);
+	memcpy(tz, account_shm->tz, TZ_NAME_LEN);
 	SpinLockRelease(&account_shm->mutex);
 	if (juhe_max_billed_per_day > 0)
 		v[3] = Int32GetDatum(juhe_max_billed_per_day);
 	else
 		n[3] = true;
-	v[4] = CStringGetTextDatum(juhe_billing_timezone);
+	v[4] = CStringGetTextDatum(tz);
 	PG_RETURN_DATUM(juhe_result_row(fcinfo, v, n, types, 5, "juhe_billing_rows()"));
 }

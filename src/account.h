@@ -5,9 +5,10 @@
  *		a request (a backend) and the process that receives its answer (the
  *		same backend, or the gateway worker) account for it.
  *
- *	juhe_account_open()    before a request goes out: the preload check, the
- *	                       per-statement guard, a reservation under the daily
- *	                       cap, a "sent" record in the ledger
+ *	juhe_account_open()    just before a request goes out (or is handed to
+ *	                       the gateway worker): the per-statement guard, a
+ *	                       reservation under the daily cap, a "sent" record
+ *	                       in the ledger
  *	juhe_account_settle()  when its fate is known: billed, in doubt or not
  *	                       billed, into the ledger, the cluster statistics and
  *	                       the daily count
@@ -73,12 +74,18 @@ extern void juhe_account_require(void);
 /* ... and the caller may read what it costs (superuser, pg_read_all_stats) */
 extern void juhe_account_require_reader(const char *what);
 
-/*
- * Open a request: 0 if it may go out (h->tag filled, a "sent" record
- * written), else the JuheFailure that stops it (the daily cap or the
- * statement guard), and nothing was recorded.
- */
-extern int	juhe_account_open(struct JuheHttp *h, JuheVia via, JuheMode mode);
+/* whether a request may go out */
+typedef enum JuheOpenResult
+{
+	JUHE_OPEN_OK = 0,			/* h->tag filled, a "sent" record written */
+	JUHE_OPEN_STATEMENT_CAP,	/* juhe.max_requests_per_statement reached */
+	JUHE_OPEN_DAILY_CAP,		/* juhe.max_billed_per_day reached */
+	JUHE_OPEN_NO_LEDGER			/* the "sent" record could not be written
+								 * (errno says why) */
+} JuheOpenResult;
+
+/* open a request; unless JUHE_OPEN_OK nothing was recorded or reserved */
+extern JuheOpenResult juhe_account_open(struct JuheHttp *h, JuheVia via, JuheMode mode);
 
 /*
  * For a table job (table_job.c): each batch counts as a statement for
@@ -92,13 +99,24 @@ extern void juhe_account_outcome_of_top(bool on);
 /* the "sent" records of a wave are written; flush them if juhe.ledger_sync */
 extern void juhe_account_flush(void);
 
+/* whether a settled result is in the ledger file */
+typedef enum JuheRecorded
+{
+	JUHE_RECORDED = 0,			/* in the file (or nothing to record) */
+	JUHE_RECORD_KEPT,			/* a billed or in-doubt result the file could
+								 * not take: kept in shared memory until it
+								 * can, counted all the same */
+	JUHE_RECORD_LOST			/* ... and shared memory was full too: only
+								 * the server log has it */
+} JuheRecorded;
+
 /* settle a finished transfer from its result (either process) */
-extern void juhe_account_settle(JuheTag *tag, int curl_code, long status,
-								bool request_complete, bool too_large,
-								const char *resp, size_t resp_len);
+extern JuheRecorded juhe_account_settle(JuheTag *tag, int curl_code, long status,
+										bool request_complete, bool too_large,
+										const char *resp, size_t resp_len);
 
 /* settle a request that will never have a result: maybe_sent → in doubt */
-extern void juhe_account_give_up(JuheTag *tag, bool maybe_sent);
+extern JuheRecorded juhe_account_give_up(JuheTag *tag, bool maybe_sent);
 
 /*
  * The requests of this backend's current run: settled by
@@ -110,23 +128,17 @@ extern void juhe_account_track(struct JuheHttp *http, int n);
 extern void juhe_account_abandon_run(void);
 extern void juhe_account_untrack(void);
 
-/*
- * juhe.max_requests_per_second, for the whole cluster: requests start
- * 1/rate seconds apart.  A sender keeps one JuheRateTurn (zeroed) for its
- * next request: juhe_rate_wait() reserves a start time for it if it has
- * none and returns the milliseconds still to wait (0: start it now); once
- * the request is started, juhe_rate_used() frees the turn for the next.
- */
-typedef struct JuheRateTurn
-{
-	bool		held;
-	TimestampTz at;				/* reserved start time; 0 = no limit */
-} JuheRateTurn;
-
-extern long juhe_rate_wait(JuheRateTurn *turn);
-#define juhe_rate_used(turn) ((turn)->held = false)
-
-/* shared state for stats.c, ledger.c: the billing day of a timestamp */
+/* the billing day (a Julian day in the cluster's billing time zone) of ts */
 extern int32 juhe_billing_day(TimestampTz ts);
+
+/*
+ * The gateway worker, at its start and after every reload: if
+ * juhe.billing_timezone changed, count today's billed requests anew for
+ * the new time zone's day.
+ */
+extern void juhe_account_check_timezone(void);
+
+/* the gateway worker, every second: the ledger's upkeep */
+extern void juhe_account_maintain(void);
 
 #endif							/* JUHEID_ACCOUNT_H */

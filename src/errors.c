@@ -147,7 +147,8 @@ juhe_report_failure(const JuheItem *it, JuheOutcome outcome, const char *who)
 	int			elevel = outcome == JUHE_OUTCOME_FAILED ? ERROR : WARNING;
 	int			n = Max(it->attempts, 1);
 
-	if (it->failure == JUHE_FAIL_DAILY_CAP || it->failure == JUHE_FAIL_STATEMENT_CAP)
+	if (it->failure == JUHE_FAIL_DAILY_CAP || it->failure == JUHE_FAIL_STATEMENT_CAP ||
+		it->failure == JUHE_FAIL_NO_LEDGER)
 	{
 		elevel = ERROR;
 		outcome = JUHE_OUTCOME_FAILED;
@@ -169,6 +170,16 @@ juhe_report_failure(const JuheItem *it, JuheOutcome outcome, const char *who)
 				   DETAIL("juhe.max_requests_per_statement is %d; nothing more was sent.",
 						  juhe_max_requests_per_statement),
 				   "To verify that many rows on purpose, SET juhe.max_requests_per_statement to a higher value (0: no limit).");
+			break;
+
+		case JUHE_FAIL_NO_LEDGER:
+			errno = it->saved_errno;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("juheid: could not write to file \"%s\": %m", "juheid/ledger"),
+					 DETAIL0("Nothing was sent: a request is sent only once it is in the ledger."),
+					 errhint("Free space where the data directory is, or check the permissions of $PGDATA/juheid."),
+					 errhidestmt(true)));
 			break;
 
 		case JUHE_FAIL_NOT_SENT:

@@ -23,8 +23,18 @@
  * that hears nothing within its own limits plus a margin gives up on its
  * own, with the same distinction.
  *
+ * Sharing: JUHE_GW_BULK_SLOTS of the slots may hold bulk requests (table
+ * jobs, juhe_verify_many), the rest is kept for single calls and
+ * triggers; the worker starts single calls and triggers first, and keeps
+ * one of its connections for them while bulk requests wait, so a signup is
+ * served at once however many bulk jobs run.  Among bulk requests, the
+ * backend with the fewest transfers running goes first.  A request waits
+ * in its slot for as long as its statement allows: waiting for juheid's
+ * own queue is not a connection failure.  juhe.max_requests_per_second is
+ * applied here, when a transfer actually starts.
+ *
  * Accounting (account.h): the backend opens each request (a "sent" record)
- * before submitting it, and the slot carries its tag.  From then on the
+ * just before submitting it, and the slot carries its tag.  From then on the
  * worker settles it, whatever happens to the backend: when the transfer
  * ends (gw_done), when it withdraws it unsent, when the backend died before
  * it was taken up, or, for a previous worker's requests, at its own start.
@@ -57,6 +67,7 @@
 #include "gateway.h"
 #include "guc.h"
 #include "ledger.h"
+#include "rate.h"
 #include "response.h"
 #include "stats.h"
 
@@ -66,8 +77,9 @@
 #define GW_BODY_MAX			8192
 #define GW_RESP_MAX			(64 * 1024)
 #define GW_GRACE_MS			3000	/* beyond the request's own limit */
-#define GW_SLOTS_PER_BACKEND (JUHE_GW_SLOTS - 16)	/* the rest stays free for
-													 * other backends' calls */
+#define GW_BULK_SLOTS		(JUHE_GW_SLOTS - 16)	/* the rest is kept for
+													 * single calls and
+													 * triggers */
 #define GW_QUEUE_GRACE_MS	200		/* lets libcurl's own connect timeout
 									 * speak first for a transfer that is
 									 * connecting rather than queued */
@@ -88,6 +100,7 @@ typedef enum GwState
 typedef struct GwSlot
 {
 	pg_atomic_uint32 state;
+	bool		bulk;			/* holds one of the GW_BULK_SLOTS */
 	int			owner_procno;
 	int			owner_pid;
 	/* request */
@@ -109,6 +122,7 @@ typedef struct GwSlot
 	bool		request_complete;
 	bool		too_large;
 	int8		phase;
+	int8		recorded;		/* JuheRecorded of its settlement */
 	uint32		resp_len;
 	char		resp[GW_RESP_MAX + 1];
 } GwSlot;
@@ -121,6 +135,8 @@ typedef struct GwShared
 	pg_atomic_uint64 started;	/* requests the worker started */
 	pg_atomic_uint64 withdrawn;	/* given up before a byte was sent */
 	pg_atomic_uint64 connections;	/* connections the worker opened */
+	pg_atomic_uint64 heartbeat; /* the worker's last round (TimestampTz) */
+	pg_atomic_uint32 bulk_slots;	/* slots held by bulk requests */
 	GwSlot		slots[JUHE_GW_SLOTS];
 } GwShared;
 
@@ -155,8 +171,13 @@ gw_shmem_startup(void)
 		pg_atomic_init_u64(&gw->started, 0);
 		pg_atomic_init_u64(&gw->withdrawn, 0);
 		pg_atomic_init_u64(&gw->connections, 0);
+		pg_atomic_init_u64(&gw->heartbeat, 0);
+		pg_atomic_init_u32(&gw->bulk_slots, 0);
 		for (int i = 0; i < JUHE_GW_SLOTS; i++)
+		{
 			pg_atomic_init_u32(&gw->slots[i].state, GW_FREE);
+			gw->slots[i].bulk = false;
+		}
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -198,6 +219,11 @@ gw_wipe_and_free(GwSlot *s)
 	explicit_bzero(s->resp, s->resp_len);
 	s->body_len = 0;
 	s->resp_len = 0;
+	if (s->bulk)
+	{
+		s->bulk = false;
+		pg_atomic_fetch_sub_u32(&gw->bulk_slots, 1);
+	}
 	pg_write_barrier();
 	pg_atomic_write_u32(&s->state, GW_FREE);
 }
@@ -282,6 +308,8 @@ gw_discard(GwSlot *s, uint32 from)
 
 static JuheHttp gw_http[JUHE_GW_SLOTS];
 static bool gw_settled_since_sync = false;
+static JuheRateTurn gw_turn;	/* juhe.max_requests_per_second */
+static long gw_rate_wait_ms = -1;	/* a start waits for its turn */
 
 /* a transfer of the worker ended: hand the result to the slot's owner */
 static void
@@ -298,8 +326,9 @@ gw_done(JuheHttp *r, void *arg)
 	s->phase = (int8) r->phase;
 	s->resp_len = 0;
 	/* into the ledger the moment it arrives, before its owner hears of it */
-	juhe_account_settle(&s->tag, r->curl_code, r->status, r->request_complete,
-						r->too_large, r->response, r->response_len);
+	s->recorded = (int8) juhe_account_settle(&s->tag, r->curl_code, r->status,
+											 r->request_complete, r->too_large,
+											 r->response, r->response_len);
 	gw_settled_since_sync = true;
 	if (r->response)
 	{
@@ -318,21 +347,24 @@ gw_done(JuheHttp *r, void *arg)
 }
 
 /* start the transfer of a submitted slot (SUBMITTED -> RUNNING) */
-static void
+static bool
 gw_start(int i)
 {
 	GwSlot	   *s = &gw->slots[i];
 	JuheHttp   *r = &gw_http[i];
 	JuheHttpOptions opts;
 
-	if (!gw_cas(s, GW_SUBMITTED, GW_RUNNING))
-		return;					/* its backend gave up just now */
-	pg_read_barrier();
+	/* before the state says RUNNING: its owner's deadline counts from it */
 	s->taken_at = GetCurrentTimestamp();
+	pg_write_barrier();
+	if (!gw_cas(s, GW_SUBMITTED, GW_RUNNING))
+		return false;			/* its backend gave up just now */
+	pg_read_barrier();
 	memset(r, 0, sizeof(*r));
 	r->url = s->url;
 	r->body = s->body;
 	r->body_len = s->body_len;
+	memset(&opts, 0, sizeof(opts));
 	opts.timeout_ms = s->timeout_ms;
 	opts.connect_timeout_ms = s->connect_timeout_ms;
 	opts.max_response_bytes = s->max_response;
@@ -341,22 +373,7 @@ gw_start(int i)
 	pg_atomic_fetch_add_u64(&gw->started, 1);
 	if (!juhe_http_start(r, &opts))
 		gw_done(r, NULL);
-}
-
-/* a submitted request that found no free connection in time: not sent */
-static void
-gw_fail_waiting(int i)
-{
-	GwSlot	   *s = &gw->slots[i];
-	JuheHttp   *r = &gw_http[i];
-
-	if (!gw_cas(s, GW_SUBMITTED, GW_RUNNING))
-		return;
-	pg_read_barrier();
-	memset(r, 0, sizeof(*r));
-	r->curl_code = CURLE_OPERATION_TIMEDOUT;
-	r->phase = JUHE_PHASE_GATEWAY;
-	gw_done(r, NULL);
+	return true;
 }
 
 static int
@@ -375,23 +392,65 @@ gw_running_of(int procno)
 }
 
 /*
- * Take up submitted requests while connections are free (at most
- * juhe.gateway_connections transfers at a time), fairly: next is the
- * request of the backend with the fewest transfers running, the one
- * waiting longest among those, so a signup's single call is served
- * between a bulk job's requests instead of queuing behind all of them.
- * Requests wait in their slots, not in libcurl's queue: one whose backend
- * gave up is simply taken back (never sent), one that waits longer than
- * its juhe.connect_timeout_ms fails as "not sent".  Also: withdraw
- * abandoned transfers not one byte of which went out yet, and free what
- * dead backends submitted.
+ * The next submitted request to start: a single call or trigger first (the
+ * one waiting longest); then, if bulk may take another connection, the
+ * bulk request of the backend with the fewest transfers running (the one
+ * waiting longest among those).  -1 if none.
+ */
+static int
+gw_next(bool bulk_allowed)
+{
+	int			best = -1;
+	int			best_running = 0;
+
+	for (int i = 0; i < JUHE_GW_SLOTS; i++)
+	{
+		GwSlot	   *s = &gw->slots[i];
+
+		if (pg_atomic_read_u32(&s->state) != GW_SUBMITTED || s->bulk)
+			continue;
+		if (best < 0 || s->submitted_at < gw->slots[best].submitted_at)
+			best = i;
+	}
+	if (best >= 0 || !bulk_allowed)
+		return best;
+	for (int i = 0; i < JUHE_GW_SLOTS; i++)
+	{
+		GwSlot	   *s = &gw->slots[i];
+		int			r;
+
+		if (pg_atomic_read_u32(&s->state) != GW_SUBMITTED || !s->bulk)
+			continue;
+		r = gw_running_of(s->owner_procno);
+		if (best < 0 || r < best_running ||
+			(r == best_running && s->submitted_at < gw->slots[best].submitted_at))
+		{
+			best = i;
+			best_running = r;
+		}
+	}
+	return best;
+}
+
+/*
+ * Take up submitted requests while connections are free: at most
+ * juhe.gateway_connections transfers at a time, of which bulk requests
+ * leave one (with two or more) for single calls and triggers; each start
+ * waits for its turn under juhe.max_requests_per_second.  Requests wait
+ * in their slots, not in libcurl's queue, for as long as their backend
+ * waits: one whose backend gave up is simply taken back (never sent).
+ * Also: withdraw abandoned transfers not one byte of which went out yet,
+ * and free what dead backends submitted.
  */
 static void
 gw_pickup(void)
 {
-	TimestampTz now = GetCurrentTimestamp();
 	int			running = 0;
+	int			bulk_running = 0;
+	int			bulk_max = juhe_gateway_connections >= 2 ?
+		juhe_gateway_connections - 1 : juhe_gateway_connections;
 
+	gw_rate_wait_ms = -1;
 	for (int i = 0; i < JUHE_GW_SLOTS; i++)
 	{
 		GwSlot	   *s = &gw->slots[i];
@@ -404,47 +463,41 @@ gw_pickup(void)
 			continue;
 		}
 		if (st == GW_RUNNING || st == GW_ABANDONED)
+		{
 			running++;
-		if (st != GW_SUBMITTED)
-			continue;
-		if (!owner_alive(s))
+			if (s->bulk)
+				bulk_running++;
+		}
+		else if (st == GW_SUBMITTED && !owner_alive(s))
 			gw_release_settled(s, GW_SUBMITTED, false);
-		else if (now >= TimestampTzPlusMilliseconds(s->submitted_at,
-													s->connect_timeout_ms + GW_QUEUE_GRACE_MS))
-			gw_fail_waiting(i);
 	}
 
 	while (running < juhe_gateway_connections)
 	{
-		int			best = -1;
-		int			best_running = 0;
+		int			best = gw_next(bulk_running < bulk_max);
+		long		wait_ms;
 
-		for (int i = 0; i < JUHE_GW_SLOTS; i++)
-		{
-			GwSlot	   *s = &gw->slots[i];
-			int			r;
-
-			if (pg_atomic_read_u32(&s->state) != GW_SUBMITTED)
-				continue;
-			r = gw_running_of(s->owner_procno);
-			if (best < 0 || r < best_running ||
-				(r == best_running && s->submitted_at < gw->slots[best].submitted_at))
-			{
-				best = i;
-				best_running = r;
-			}
-		}
 		if (best < 0)
 			break;
-		gw_start(best);
+		if (juhe_rate_grant(&gw_turn, 1, &wait_ms) == 0)
+		{
+			gw_rate_wait_ms = wait_ms;	/* the loop wakes up for it */
+			break;
+		}
+		if (!gw_start(best))
+			continue;			/* taken back meanwhile; its turn is used */
 		running++;
+		if (gw->slots[best].bulk)
+			bulk_running++;
 	}
 }
 
 /*
- * libcurl does not time out a transfer that waits for one of the
- * juhe.gateway_connections: a request still unsent after its
- * juhe.connect_timeout_ms is withdrawn here and failed as "not sent".
+ * A transfer libcurl holds without connecting (it waits for one of its
+ * host connections) longer than juhe.connect_timeout_ms is withdrawn here
+ * and failed as "not sent"; libcurl would not time it out.  The pickup
+ * starts no more transfers than juhe.gateway_connections, so this is a
+ * safety net.
  */
 static void
 gw_expire_queued(void)
@@ -487,7 +540,7 @@ gw_sweep(bool at_start)
 		if (at_start && (st == GW_RUNNING || st == GW_ABANDONED))
 		{
 			/* the previous worker died with it in flight: may be billed */
-			juhe_account_give_up(&s->tag, true);
+			s->recorded = (int8) juhe_account_give_up(&s->tag, true);
 			s->curl_code = CURLE_RECV_ERROR;
 			s->status = 0;
 			s->connects = 0;
@@ -567,6 +620,7 @@ juhe_gateway_main(Datum arg)
 
 	if (gw == NULL)
 		proc_exit(1);
+	pg_atomic_write_u64(&gw->heartbeat, (uint64) GetCurrentTimestamp());
 	gw_sweep(true);
 	SpinLockAcquire(&gw->mutex);
 	gw->worker_pid = MyProcPid;
@@ -575,6 +629,9 @@ juhe_gateway_main(Datum arg)
 	before_shmem_exit(gw_worker_exit, 0);
 
 	juhe_http_limit_host_connections(juhe_gateway_connections);
+	/* the ledger: open (and kept open, to restore it if it is removed) */
+	juhe_account_maintain();
+	juhe_account_check_timezone();
 	/* the server start pruned the ledger; from now on hourly and on reload */
 	last_prune = GetCurrentTimestamp();
 	retention_seen = juhe_ledger_retention_days;
@@ -594,14 +651,18 @@ juhe_gateway_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 			juhe_http_limit_host_connections(juhe_gateway_connections);
+			juhe_account_check_timezone();
+			gw_report_activity();
 			if (juhe_ledger_retention_days != retention_seen)
 			{
 				retention_seen = juhe_ledger_retention_days;
 				prune_now = true;
 			}
 		}
+		pg_atomic_write_u64(&gw->heartbeat, (uint64) GetCurrentTimestamp());
 		gw_pickup();
-		juhe_http_step();		/* waits on curl's sockets and our latch */
+		/* waits on curl's sockets and our latch (and a start's turn) */
+		juhe_http_step(gw_rate_wait_ms);
 		juhe_http_collect(gw_done, NULL);
 		gw_expire_queued();
 
@@ -616,6 +677,8 @@ juhe_gateway_main(Datum arg)
 				juhe_account_flush();
 				gw_settled_since_sync = false;
 			}
+			/* results kept while the file could not be written; the file */
+			juhe_account_maintain();
 			if (prune_now || now - last_prune >= USECS_PER_HOUR)
 			{
 				(void) juhe_ledger_prune(prune_now);
@@ -666,18 +729,41 @@ wake_worker(void)
 		SetLatch(latch);
 }
 
+/*
+ * A free slot (FREE -> FILLING), or -1.  Bulk requests get one only while
+ * fewer than GW_BULK_SLOTS are held by bulk requests: the rest stays free
+ * for single calls and triggers.
+ */
 static int
-gw_claim(void)
+gw_claim(bool bulk)
 {
+	if (bulk)
+	{
+		uint32		cur = pg_atomic_read_u32(&gw->bulk_slots);
+
+		for (;;)
+		{
+			if (cur >= GW_BULK_SLOTS)
+				return -1;
+			if (pg_atomic_compare_exchange_u32(&gw->bulk_slots, &cur, cur + 1))
+				break;
+		}
+	}
 	for (int i = 0; i < JUHE_GW_SLOTS; i++)
 		if (pg_atomic_read_u32(&gw->slots[i].state) == GW_FREE &&
 			gw_cas(&gw->slots[i], GW_FREE, GW_FILLING))
+		{
+			gw->slots[i].bulk = bulk;
 			return i;
+		}
+	if (bulk)
+		pg_atomic_fetch_sub_u32(&gw->bulk_slots, 1);
 	return -1;
 }
 
+/* the request into its slot (still FILLING: not the worker's yet) */
 static void
-gw_submit(int i, JuheHttp *r, const JuheHttpOptions *opts)
+gw_fill(int i, JuheHttp *r, const JuheHttpOptions *opts)
 {
 	GwSlot	   *s = &gw->slots[i];
 
@@ -693,8 +779,17 @@ gw_submit(int i, JuheHttp *r, const JuheHttpOptions *opts)
 	s->body_len = (uint32) r->body_len;
 	Assert(r->tag != NULL);
 	s->tag = *r->tag;
+	s->recorded = 0;
+}
+
+/* FILLING -> SUBMITTED: the worker's to send and to settle from now on */
+static void
+gw_submit(int i, JuheHttp *r)
+{
+	GwSlot	   *s = &gw->slots[i];
+
 	s->submitted_at = GetCurrentTimestamp();
-	r->accounted = true;		/* the worker settles it from now on */
+	r->accounted = true;
 	pg_write_barrier();
 	pg_atomic_write_u32(&s->state, GW_SUBMITTED);
 }
@@ -712,6 +807,7 @@ gw_take(int i, JuheHttp *r)
 	r->too_large = s->too_large;
 	r->phase = (JuheHttpPhase) s->phase;
 	r->connects = s->connects;
+	r->recorded = s->recorded;
 	r->response = NULL;
 	r->response_len = 0;
 	if (s->curl_code == 0)
@@ -756,12 +852,12 @@ gw_give_up(int i, JuheHttp *r)
 
 /*
  * The backend gives up (cancel, statement_timeout, an error): requests not
- * yet taken up are withdrawn (nothing was sent); running ones are left to
- * the worker, which logs a billed answer's order id when it arrives;
- * answers that already arrived are logged here.
+ * yet handed over or not yet taken up are withdrawn (nothing was sent);
+ * running ones are left to the worker, which logs a billed answer's order
+ * id when it arrives; answers that already arrived are logged here.
  */
 static void
-gw_abandon(const int *slot_of, JuheHttp **reqs, int n)
+gw_abandon(const int *slot_of, const bool *submitted, JuheHttp **reqs, int n)
 {
 	int			abandoned = 0;
 
@@ -773,6 +869,13 @@ gw_abandon(const int *slot_of, JuheHttp **reqs, int n)
 		if (i < 0)
 			continue;
 		s = &gw->slots[i];
+		if (!submitted[k])
+		{
+			/* still FILLING, ours alone: the backend settles it */
+			reqs[k]->accounted = false;
+			gw_wipe_and_free(s);
+			continue;
+		}
 		if (gw_release(s, GW_SUBMITTED))
 		{
 			reqs[k]->accounted = false; /* the backend settles it: not sent */
@@ -797,13 +900,23 @@ gw_abandon(const int *slot_of, JuheHttp **reqs, int n)
 	}
 }
 
+/* the worker has not come round for longer than ms */
+static bool
+gw_stalled(TimestampTz now, long ms)
+{
+	TimestampTz beat = (TimestampTz) pg_atomic_read_u64(&gw->heartbeat);
+
+	return now >= TimestampTzPlusMilliseconds(beat, ms);
+}
+
 void
 juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
-				 const JuheHttpOptions *opts, JuheHttpDone done, void *arg)
+				 const JuheHttpOptions *opts, const JuheHttpHooks *hooks)
 {
 	int		   *slot_of = palloc(n * sizeof(int));
-	TimestampTz *deadline = palloc(n * sizeof(TimestampTz));
-	/* waiting for a connection, then the transfer, then a margin */
+	bool	   *submitted = palloc0(n * sizeof(bool));
+	int		   *wave = palloc(Max(Min(max_parallel, JUHE_GW_SLOTS), 1) * sizeof(int));
+	/* a transfer, then a margin; also how long the worker may be silent */
 	long		limit_ms = opts->connect_timeout_ms + opts->timeout_ms + GW_GRACE_MS;
 
 	for (int k = 0; k < n; k++)
@@ -814,53 +927,84 @@ juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
 		int			next = 0;
 		int			active = 0;
 		int			finished = 0;
-		JuheRateTurn turn = {0};
+		int			first_open = 0; /* no request before it holds a slot */
 
 		while (finished < n)
 		{
 			bool		progressed = false;
-			bool		submitted = false;
-			long		rate_wait_ms = -1;
+			int			nwave = 0;
 			TimestampTz now;
 
 			/*
-			 * One backend never holds every slot: a signup's single call must
-			 * find one free while a bulk job runs (the worker then takes it up
-			 * first, see gw_pickup).
+			 * A wave: as many requests as find a slot, each opened just
+			 * before it is handed over, their records made durable once,
+			 * then submitted together.  Bulk requests share
+			 * GW_BULK_SLOTS; the rest stays free for single calls.
 			 */
-			while (active < Min(max_parallel, GW_SLOTS_PER_BACKEND) && next < n)
+			while (active + nwave < Min(max_parallel, GW_BULK_SLOTS) && next < n)
 			{
-				int			i;
+				int			i = gw_claim(opts->bulk);
 
-				/* juhe.max_requests_per_second: wait for this one's turn */
-				rate_wait_ms = juhe_rate_wait(&turn);
-				if (rate_wait_ms > 0)
-					break;
-				i = gw_claim();
 				if (i < 0)
 					break;		/* every slot busy: wait for one */
-				juhe_rate_used(&turn);
-				gw_submit(i, reqs[next], opts);
-				juhe_stats_add(JUHE_STAT_REQUESTS, 1);
+				if (!hooks->open(reqs[next], hooks->arg))
+				{
+					gw_wipe_and_free(&gw->slots[i]);
+					next++;
+					finished++;
+					progressed = true;
+					continue;
+				}
 				slot_of[next] = i;
-				deadline[next] = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), limit_ms);
+				gw_fill(i, reqs[next], opts);
+				wave[nwave++] = next;
 				next++;
-				active++;
-				submitted = true;
 			}
-			if (submitted)
+			if (nwave > 0)
+			{
+				hooks->opened(hooks->arg);
+				for (int w = 0; w < nwave; w++)
+				{
+					gw_submit(slot_of[wave[w]], reqs[wave[w]]);
+					submitted[wave[w]] = true;
+					juhe_stats_add(JUHE_STAT_REQUESTS, 1);
+				}
+				active += nwave;
 				wake_worker();
+			}
 
+			/*
+			 * What came back.  A request running in the worker has its own
+			 * time limits plus a margin; one waiting in its slot waits for
+			 * as long as the statement does, unless the worker stops
+			 * coming round (it died, or hangs).
+			 */
 			now = GetCurrentTimestamp();
-			for (int k = 0; k < next; k++)
+			for (int k = first_open; k < next; k++)
 			{
 				int			i = slot_of[k];
+				uint32		st;
 
 				if (i < 0)
+				{
+					if (k == first_open)
+						first_open++;
 					continue;
-				if (pg_atomic_read_u32(&gw->slots[i].state) == GW_DONE)
+				}
+				st = pg_atomic_read_u32(&gw->slots[i].state);
+				if (st == GW_DONE)
 					gw_take(i, reqs[k]);
-				else if (now >= deadline[k])
+				else if (st == GW_RUNNING)
+				{
+					TimestampTz taken;
+
+					pg_read_barrier();
+					taken = gw->slots[i].taken_at;
+					if (now < TimestampTzPlusMilliseconds(taken, limit_ms))
+						continue;
+					gw_give_up(i, reqs[k]);
+				}
+				else if (st == GW_SUBMITTED && gw_stalled(now, limit_ms))
 					gw_give_up(i, reqs[k]);
 				else
 					continue;
@@ -868,15 +1012,13 @@ juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
 				active--;
 				finished++;
 				progressed = true;
-				done(reqs[k], arg);
+				hooks->done(reqs[k], hooks->arg);
 			}
 
 			if (finished < n && !progressed)
 			{
 				long		timeout = active > 0 ? 1000 : 10;
 
-				if (rate_wait_ms > 0)
-					timeout = Min(timeout, rate_wait_ms);
 				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 								 timeout,
 								 juhe_wait_event(JUHE_WAIT_REQUEST));
@@ -887,10 +1029,11 @@ juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
 	}
 	PG_CATCH();
 	{
-		gw_abandon(slot_of, reqs, n);
+		gw_abandon(slot_of, submitted, reqs, n);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	pfree(slot_of);
-	pfree(deadline);
+	pfree(submitted);
+	pfree(wave);
 }

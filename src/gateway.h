@@ -30,10 +30,13 @@ extern void juhe_gateway_register(void);
  */
 extern bool juhe_gateway_usable(JuheHttp **reqs, int n, const JuheHttpOptions *opts);
 
-/* like juhe_http_run, through the worker */
+/*
+ * Like juhe_http_run, through the worker: requests are opened when they
+ * are handed over; the worker applies juhe.max_requests_per_second when it
+ * starts them, single calls and triggers before bulk requests.
+ */
 extern void juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
-							 const JuheHttpOptions *opts, JuheHttpDone done,
-							 void *arg);
+							 const JuheHttpOptions *opts, const JuheHttpHooks *hooks);
 
 PGDLLEXPORT void juhe_gateway_main(Datum arg);
 

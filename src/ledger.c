@@ -11,21 +11,33 @@
  * pg_stat_statements' query texts, it lives beside the data, outside WAL:
  * a standby or a base backup has its own.
  *
- * Every process appends whole 256-byte records with one write() on a
+ * Every process appends whole 384-byte records with one write() on a
  * descriptor opened with O_APPEND, so records of different processes never
  * interleave.  A crash can leave a torn record at the end; readers accept
  * only records whose magic number and CRC-32C match and skip anything else
- * byte by byte, so nothing torn is ever misread.  At server start (in the
- * postmaster, before any backend runs) the file is checked: "sent" records
- * without a result become "in doubt", results older than
- * juhe.ledger_retention_days are dropped, and the file is rewritten
- * without the "sent" records and unreadable bytes.
+ * byte by byte, so nothing torn is ever misread.  Records of the 256-byte
+ * format of 1.1.0 are still read.
  *
- * While the server runs, the gateway worker prunes the same way (keeping
- * the "sent" records of requests still on their way): it rewrites the file
- * under the ledger lock held exclusively and bumps a generation number;
- * appenders hold the lock shared and reopen the file when the generation
- * changed, so no record goes to the replaced file.
+ * At server start (in the postmaster, before any backend runs) the file is
+ * checked: "sent" records without a result become "in doubt" (found with
+ * two bitmaps over the ids, so memory stays bounded whatever the file
+ * holds), results older than juhe.ledger_retention_days are dropped, and
+ * the file is rewritten without the "sent" records and unreadable bytes.
+ *
+ * While the server runs:
+ *	- a result that cannot be written (a full disk) is kept in shared
+ *	  memory and written by the next append, or by the gateway worker within
+ *	  a second; it counts against the daily cap all the same, and its
+ *	  "sent" record makes it "in doubt" at the next start if it is never
+ *	  written;
+ *	- every append checks that the file is still the one the server writes
+ *	  to; a file removed or replaced is restored from an open descriptor
+ *	  (the gateway worker keeps one) and the event logged;
+ *	- the gateway worker prunes old results: it copies the file without the
+ *	  ledger lock, then locks appends out only to copy the records appended
+ *	  meanwhile and to put the new file in place, and bumps a generation
+ *	  number; appenders hold the lock shared and reopen the file when the
+ *	  generation changed, so no record goes to the replaced file.
  */
 #include "postgres.h"
 
@@ -40,6 +52,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
@@ -52,41 +65,85 @@
 #include "guc.h"
 #include "ledger.h"
 
-StaticAssertDecl(sizeof(JuheLedgerRecord) == 256, "ledger records are 256 bytes");
+StaticAssertDecl(sizeof(JuheLedgerRecord) == 384, "ledger records are 384 bytes");
 
 #define REC_SIZE	sizeof(JuheLedgerRecord)
+#define V1_SIZE		256
+#define V1_ORDERID	64			/* the 1.1.0 record's order id field */
 #define READ_CHUNK	(1024 * 1024)
+#define WRITE_CHUNK (64 * 1024)
+/* ids one bitmap window of the start covers (two bitmaps: 8 MB) */
+#define WINDOW_IDS	((uint64) 32 * 1024 * 1024)
 
 PG_FUNCTION_INFO_V1(juhe_ledger_rows);
 
+typedef struct JuheLedgerShared
+{
+	pg_atomic_uint32 generation;	/* bumped by every rewrite of the file */
+	pg_atomic_uint32 npending;	/* read without the lock as a hint */
+	TimestampTz oldest_at;		/* under the lock; 0 = none */
+	uint64		first_id;		/* the first id of this server run */
+	JuheLedgerRecord pending[JUHE_LEDGER_PENDING];	/* exclusive lock */
+} JuheLedgerShared;
+
 static int	ledger_fd = -1;
 static uint32 ledger_gen = 0;	/* generation ledger_fd belongs to */
+static dev_t ledger_dev;
+static ino_t ledger_ino;
 static JuheLedgerShared *ledger_shared = NULL;
 static LWLock *ledger_lock = NULL;
 
-void
-juhe_ledger_shmem_init(JuheLedgerShared *shared, LWLock *lock, bool found,
-					   TimestampTz oldest_at)
+Size
+juhe_ledger_shmem_size(void)
 {
-	ledger_shared = shared;
+	return MAXALIGN(sizeof(JuheLedgerShared));
+}
+
+void
+juhe_ledger_shmem_init(LWLock *lock, const JuheLedgerSummary *sum)
+{
+	bool		found;
+
+	ledger_shared = ShmemInitStruct("juheid ledger", sizeof(JuheLedgerShared), &found);
 	ledger_lock = lock;
 	if (!found)
 	{
-		pg_atomic_init_u32(&shared->generation, 0);
-		shared->oldest_at = oldest_at;
+		pg_atomic_init_u32(&ledger_shared->generation, 0);
+		pg_atomic_init_u32(&ledger_shared->npending, 0);
+		ledger_shared->oldest_at = sum->oldest_at;
+		ledger_shared->first_id = sum->max_id + 1;
 	}
+}
+
+/*
+ * The lock, where there is one to take: the postmaster (the start, the
+ * shutdown) has no PGPROC and no other process runs then.
+ */
+static bool
+lock_ledger(LWLockMode mode)
+{
+	if (ledger_lock == NULL || MyProc == NULL)
+		return false;
+	LWLockAcquire(ledger_lock, mode);
+	return true;
+}
+
+static void
+unlock_ledger(bool locked)
+{
+	if (locked)
+		LWLockRelease(ledger_lock);
 }
 
 /* ---------------------------------------------------------------- records */
 
 static pg_crc32c
-record_crc(const JuheLedgerRecord *rec)
+crc_of(const char *rec, size_t size)
 {
 	pg_crc32c	crc;
 
 	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, ((const char *) rec) + sizeof(pg_crc32c),
-				REC_SIZE - sizeof(pg_crc32c));
+	COMP_CRC32C(crc, rec + sizeof(pg_crc32c), size - sizeof(pg_crc32c));
 	FIN_CRC32C(crc);
 	return crc;
 }
@@ -95,15 +152,49 @@ static void
 seal(JuheLedgerRecord *rec)
 {
 	rec->magic = JUHE_LEDGER_MAGIC;
-	rec->crc = record_crc(rec);
+	rec->crc = crc_of((const char *) rec, REC_SIZE);
 }
 
 static bool
-record_valid(const JuheLedgerRecord *rec)
+fate_valid(uint8 fate)
 {
-	return rec->magic == JUHE_LEDGER_MAGIC &&
-		rec->fate >= JUHE_FATE_SENT && rec->fate <= JUHE_FATE_NOT_BILLED &&
-		EQ_CRC32C(rec->crc, record_crc(rec));
+	return fate >= JUHE_FATE_SENT && fate <= JUHE_FATE_NOT_BILLED;
+}
+
+/*
+ * The record at p (avail bytes there), in either format, into out: its
+ * size, or 0 if no valid record starts at p.
+ */
+static size_t
+decode(const char *p, size_t avail, JuheLedgerRecord *out)
+{
+	uint32		magic;
+
+	if (avail < V1_SIZE)
+		return 0;
+	memcpy(&magic, p + offsetof(JuheLedgerRecord, magic), sizeof(magic));
+	if (magic == JUHE_LEDGER_MAGIC && avail >= REC_SIZE)
+	{
+		memcpy(out, p, REC_SIZE);
+		if (fate_valid(out->fate) && EQ_CRC32C(out->crc, crc_of(p, REC_SIZE)))
+			return REC_SIZE;
+	}
+	else if (magic == JUHE_LEDGER_MAGIC_V1)
+	{
+		pg_crc32c	crc;
+
+		memcpy(&crc, p, sizeof(crc));
+		if (!EQ_CRC32C(crc, crc_of(p, V1_SIZE)))
+			return 0;
+		/* the same fields, then a shorter order id */
+		memset(out, 0, REC_SIZE);
+		memcpy(out, p, offsetof(JuheLedgerRecord, orderid));
+		memcpy(out->orderid, p + offsetof(JuheLedgerRecord, orderid), V1_ORDERID);
+		out->orderid[V1_ORDERID - 1] = '\0';
+		if (fate_valid(out->fate))
+			return V1_SIZE;
+	}
+	return 0;
 }
 
 void
@@ -128,11 +219,17 @@ juhe_ledger_fill_record(JuheLedgerRecord *rec, const JuheTag *tag,
 	memcpy(rec->rolname, tag->rolname, JUHE_TAG_NAME_LEN);
 	rec->datname[JUHE_TAG_NAME_LEN - 1] = '\0';
 	rec->rolname[JUHE_TAG_NAME_LEN - 1] = '\0';
+	/* the order id as the caller gets it (response.c made it valid UTF-8) */
 	if (orderid)
-	{
 		strlcpy(rec->orderid, orderid, JUHE_LEDGER_ORDERID_LEN);
-		juhe_ascii_printable(rec->orderid, strlen(rec->orderid));
-	}
+}
+
+/* the ledger's orderid field, always terminated */
+static const char *
+record_orderid(JuheLedgerRecord *rec)
+{
+	rec->orderid[JUHE_LEDGER_ORDERID_LEN - 1] = '\0';
+	return rec->orderid;
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -144,17 +241,27 @@ typedef struct LedgerReader
 	size_t		len;			/* bytes in buf */
 	size_t		pos;			/* next byte to look at */
 	off_t		base;			/* file offset of buf[0] */
+	off_t		limit;			/* read no further (-1: to the end) */
 	bool		eof;
 	int64		skipped;		/* bytes that were no valid record */
 	off_t		valid_end;		/* end of the last valid record */
+	size_t		last_size;		/* size of the last record returned */
 } LedgerReader;
 
 static void
-reader_open(LedgerReader *r, int fd)
+reader_open(LedgerReader *r, int fd, off_t limit)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
+	r->limit = limit;
 	r->buf = palloc(READ_CHUNK + REC_SIZE);
+}
+
+static void
+reader_close(LedgerReader *r)
+{
+	pfree(r->buf);
+	r->buf = NULL;
 }
 
 static bool
@@ -162,22 +269,22 @@ reader_next(LedgerReader *r, JuheLedgerRecord *out)
 {
 	for (;;)
 	{
-		if (r->len - r->pos < REC_SIZE)
+		size_t		avail = r->len - r->pos;
+		size_t		size;
+
+		if (avail < REC_SIZE && !r->eof)
 		{
 			ssize_t		got;
+			size_t		want = READ_CHUNK;
 
-			if (r->eof)
-			{
-				r->skipped += r->len - r->pos;
-				r->pos = r->len;
-				return false;
-			}
 			/* keep the unread tail, read on after it */
-			memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+			memmove(r->buf, r->buf + r->pos, avail);
 			r->base += r->pos;
-			r->len -= r->pos;
+			r->len = avail;
 			r->pos = 0;
-			got = pg_pread(r->fd, r->buf + r->len, READ_CHUNK, r->base + r->len);
+			if (r->limit >= 0)
+				want = (size_t) Min((off_t) want, Max(r->limit - (r->base + (off_t) r->len), 0));
+			got = want > 0 ? pg_pread(r->fd, r->buf + r->len, want, r->base + r->len) : 0;
 			if (got < 0)
 				ereport(ERROR,
 						(errcode_for_file_access(),
@@ -187,11 +294,18 @@ reader_next(LedgerReader *r, JuheLedgerRecord *out)
 			r->len += got;
 			continue;
 		}
-		memcpy(out, r->buf + r->pos, REC_SIZE);
-		if (record_valid(out))
+		if (avail < V1_SIZE)
 		{
-			r->pos += REC_SIZE;
+			r->skipped += avail;
+			r->pos = r->len;
+			return false;
+		}
+		size = decode(r->buf + r->pos, avail, out);
+		if (size > 0)
+		{
+			r->pos += size;
 			r->valid_end = r->base + r->pos;
+			r->last_size = size;
 			return true;
 		}
 		r->pos++;				/* not a record here: look one byte on */
@@ -201,7 +315,86 @@ reader_next(LedgerReader *r, JuheLedgerRecord *out)
 
 /* ---------------------------------------------------------------- writing */
 
-/* caller holds the ledger lock (shared) if there is one */
+/* whole records into fd, buffered; a failed write sticks */
+typedef struct LedgerWriter
+{
+	int			fd;
+	char	   *buf;
+	size_t		len;
+	bool		failed;
+	int			save_errno;
+	int64		records;
+} LedgerWriter;
+
+static void
+writer_open(LedgerWriter *w, int fd)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	w->buf = palloc(WRITE_CHUNK);
+}
+
+static void
+writer_flush(LedgerWriter *w)
+{
+	if (w->len > 0 && !w->failed)
+	{
+		ssize_t		n;
+
+		errno = 0;
+		n = write(w->fd, w->buf, w->len);
+		if (n != (ssize_t) w->len)
+		{
+			w->failed = true;
+			w->save_errno = errno ? errno : ENOSPC;
+		}
+	}
+	w->len = 0;
+}
+
+static void
+writer_put(LedgerWriter *w, const JuheLedgerRecord *rec)
+{
+	JuheLedgerRecord copy = *rec;
+
+	seal(&copy);				/* also converts a 1.1.0 record */
+	if (w->len + REC_SIZE > WRITE_CHUNK)
+		writer_flush(w);
+	memcpy(w->buf + w->len, &copy, REC_SIZE);
+	w->len += REC_SIZE;
+	w->records++;
+}
+
+static bool
+writer_close(LedgerWriter *w)
+{
+	writer_flush(w);
+	pfree(w->buf);
+	w->buf = NULL;
+	if (w->failed)
+		errno = w->save_errno;
+	return !w->failed;
+}
+
+/* remember which file ledger_fd is */
+static void
+note_identity(void)
+{
+	struct stat st;
+
+	if (ledger_fd >= 0 && fstat(ledger_fd, &st) == 0)
+	{
+		ledger_dev = st.st_dev;
+		ledger_ino = st.st_ino;
+	}
+}
+
+/*
+ * The descriptor to append to, reopened after a rewrite.  The file is
+ * never created here: the server start creates it, and a file that
+ * disappeared is restored (see restore_file), not started anew.  Caller
+ * holds the ledger lock.
+ */
 static int
 open_for_append(void)
 {
@@ -217,29 +410,151 @@ open_for_append(void)
 		ledger_gen = gen;
 	}
 	if (ledger_fd < 0)
-		ledger_fd = BasicOpenFilePerm(JUHE_LEDGER_FILE,
-									  O_WRONLY | O_APPEND | O_CREAT | PG_BINARY,
-									  pg_file_create_mode);
+	{
+		ledger_fd = BasicOpenFile(JUHE_LEDGER_FILE, O_RDWR | O_APPEND | PG_BINARY);
+		note_identity();
+	}
 	return ledger_fd;
 }
 
-bool
-juhe_ledger_append(const JuheLedgerRecord *rec)
+/* is ledger_fd still the file at JUHE_LEDGER_FILE? */
+static bool
+file_is_ours(void)
 {
-	JuheLedgerRecord copy = *rec;
-	ssize_t		w = -1;
-	int			save;
+	struct stat fst,
+				pst;
 
-	seal(&copy);
-	if (ledger_lock)
-		LWLockAcquire(ledger_lock, LW_SHARED);
+	if (ledger_fd < 0)
+		return false;
+	if (fstat(ledger_fd, &fst) != 0 || fst.st_nlink == 0)
+		return false;			/* removed */
+	if (stat(JUHE_LEDGER_FILE, &pst) != 0)
+		return false;
+	return pst.st_dev == fst.st_dev && pst.st_ino == fst.st_ino;
+}
+
+/*
+ * Put the ledger back in place: the records of the file this process has
+ * open (which may have been removed), and of a file that replaced it the
+ * records newer than those (ids only grow), into a new file at the
+ * ledger's path; a replacement is moved aside, not destroyed.  With
+ * nothing open, only may_create makes an empty file.  Caller holds the
+ * ledger lock exclusively.  False if it could not be done (errno set).
+ */
+static bool
+restore_file(bool may_create)
+{
+	const char *tmp = JUHE_LEDGER_FILE ".restore";
+	struct stat pst;
+	bool		replaced;
+	char		aside[MAXPGPATH] = "";
+	int			out;
+	int			other = -1;
+	LedgerReader rd;
+	LedgerWriter wr;
+	JuheLedgerRecord rec;
+	uint64		max_id = 0;
+	int64		kept = 0,
+				newer = 0;
+	bool		ok;
+
+	/* another process did it already */
+	if (ledger_shared != NULL &&
+		pg_atomic_read_u32(&ledger_shared->generation) != ledger_gen)
+	{
+		if (ledger_fd >= 0)
+			close(ledger_fd);
+		ledger_fd = -1;
+		return open_for_append() >= 0;
+	}
+	if (file_is_ours())
+		return true;
+
+	replaced = stat(JUHE_LEDGER_FILE, &pst) == 0;
+	if (ledger_fd < 0 && !may_create)
+	{
+		if (!replaced)
+			errno = ENOENT;
+		return replaced && open_for_append() >= 0;
+	}
+
+	out = BasicOpenFilePerm(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY, pg_file_create_mode);
+	if (out < 0)
+		return false;
+	writer_open(&wr, out);
+	if (ledger_fd >= 0)
+	{
+		reader_open(&rd, ledger_fd, -1);
+		while (reader_next(&rd, &rec))
+		{
+			max_id = Max(max_id, rec.id);
+			writer_put(&wr, &rec);
+			kept++;
+		}
+		reader_close(&rd);
+	}
+	if (replaced)
+	{
+		other = BasicOpenFile(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY);
+		if (other >= 0)
+		{
+			reader_open(&rd, other, -1);
+			while (reader_next(&rd, &rec))
+				if (rec.id > max_id || ledger_fd < 0)
+				{
+					writer_put(&wr, &rec);
+					newer++;
+				}
+			reader_close(&rd);
+			close(other);
+		}
+		snprintf(aside, sizeof(aside), "%s.replaced.%ld", JUHE_LEDGER_FILE, (long) time(NULL));
+	}
+	ok = writer_close(&wr) && pg_fsync(out) == 0;
+	close(out);
+	if (ok && replaced && rename(JUHE_LEDGER_FILE, aside) != 0)
+		ok = false;
+	if (!ok || durable_rename(tmp, JUHE_LEDGER_FILE, LOG) != 0)
+	{
+		int			save = errno;
+
+		unlink(tmp);
+		errno = save;
+		return false;
+	}
+	if (ledger_fd >= 0)
+		close(ledger_fd);
+	ledger_fd = -1;
+	if (ledger_shared != NULL)
+		pg_atomic_fetch_add_u32(&ledger_shared->generation, 1);
+	(void) open_for_append();
+
+	if (replaced)
+		ereport(WARNING,
+				(errmsg("juheid: the ledger file \"%s\" was replaced while the server was running", JUHE_LEDGER_FILE),
+				 errdetail("The replacement was moved to \"%s\"; the ledger was restored from an open descriptor (%lld records) with the %lld newer records of the replacement.",
+						   aside, (long long) kept, (long long) newer)));
+	else if (kept > 0 || ledger_fd >= 0)
+		ereport(WARNING,
+				(errmsg("juheid: the ledger file \"%s\" was removed while the server was running", JUHE_LEDGER_FILE),
+				 errdetail("It was restored from an open descriptor, with all its %lld records.",
+						   (long long) kept)));
+	else
+		ereport(WARNING,
+				(errmsg("juheid: the ledger file \"%s\" was missing; a new, empty one was created", JUHE_LEDGER_FILE),
+				 errdetail("No process had it open, so its records could not be restored.")));
+	return ledger_fd >= 0;
+}
+
+/* one record into the file; caller holds the lock */
+static bool
+write_record(const JuheLedgerRecord *sealed)
+{
+	ssize_t		w = -1;
+
 	errno = 0;
 	if (open_for_append() >= 0)
-		w = write(ledger_fd, &copy, REC_SIZE);
-	save = errno;
-	if (ledger_lock)
-		LWLockRelease(ledger_lock);
-	errno = save;
+		w = write(ledger_fd, sealed, REC_SIZE);
 	if (w == (ssize_t) REC_SIZE)
 		return true;
 	if (w >= 0 && errno == 0)
@@ -247,21 +562,144 @@ juhe_ledger_append(const JuheLedgerRecord *rec)
 	return false;
 }
 
+/* write what is kept in shared memory; caller holds the lock exclusively */
+static void
+drain_pending(void)
+{
+	uint32		n = pg_atomic_read_u32(&ledger_shared->npending);
+	uint32		done = 0;
+
+	while (done < n && write_record(&ledger_shared->pending[done]))
+		done++;
+	if (done > 0)
+	{
+		memmove(&ledger_shared->pending[0], &ledger_shared->pending[done],
+				(n - done) * REC_SIZE);
+		pg_atomic_write_u32(&ledger_shared->npending, n - done);
+	}
+}
+
+JuheLedgerWrite
+juhe_ledger_append(const JuheLedgerRecord *rec, bool keep)
+{
+	JuheLedgerRecord copy = *rec;
+	bool		locked;
+	bool		written;
+	int			save;
+
+	seal(&copy);
+	/* the quick way: nothing kept, the file in place */
+	if (ledger_shared == NULL || pg_atomic_read_u32(&ledger_shared->npending) == 0)
+	{
+		locked = lock_ledger(LW_SHARED);
+		if (open_for_append() >= 0 && file_is_ours() && write_record(&copy))
+		{
+			unlock_ledger(locked);
+			return JUHE_LEDGER_WRITTEN;
+		}
+		unlock_ledger(locked);
+	}
+
+	/* the careful way, alone: restore the file, write what is kept, then this */
+	locked = lock_ledger(LW_EXCLUSIVE);
+	if (!file_is_ours())
+		(void) restore_file(false);
+	if (ledger_shared != NULL)
+		drain_pending();
+	written = (ledger_shared == NULL || pg_atomic_read_u32(&ledger_shared->npending) == 0) &&
+		file_is_ours() && write_record(&copy);
+	save = errno;
+	if (!written && keep && ledger_shared != NULL)
+	{
+		uint32		n = pg_atomic_read_u32(&ledger_shared->npending);
+
+		if (n < JUHE_LEDGER_PENDING)
+		{
+			ledger_shared->pending[n] = copy;
+			pg_atomic_write_u32(&ledger_shared->npending, n + 1);
+			unlock_ledger(locked);
+			errno = save;
+			return JUHE_LEDGER_KEPT;
+		}
+	}
+	unlock_ledger(locked);
+	errno = save ? save : EIO;
+	return written ? JUHE_LEDGER_WRITTEN : JUHE_LEDGER_FAILED;
+}
+
 void
 juhe_ledger_sync(void)
 {
 	int			rc = 0;
+	bool		locked = lock_ledger(LW_SHARED);
 
-	if (ledger_lock)
-		LWLockAcquire(ledger_lock, LW_SHARED);
 	if (open_for_append() >= 0)
 		rc = pg_fdatasync(ledger_fd);
-	if (ledger_lock)
-		LWLockRelease(ledger_lock);
+	unlock_ledger(locked);
 	if (rc != 0)
 		ereport(WARNING,
 				(errcode_for_file_access(),
 				 errmsg("juheid: could not sync file \"%s\": %m", JUHE_LEDGER_FILE)));
+}
+
+void
+juhe_ledger_maintain(void)
+{
+	bool		locked;
+
+	if (ledger_shared == NULL)
+		return;
+	locked = lock_ledger(LW_SHARED);
+	if (open_for_append() >= 0 && file_is_ours() &&
+		pg_atomic_read_u32(&ledger_shared->npending) == 0)
+	{
+		unlock_ledger(locked);
+		return;
+	}
+	unlock_ledger(locked);
+
+	locked = lock_ledger(LW_EXCLUSIVE);
+	if (!file_is_ours() && !restore_file(true))
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("juheid: could not restore the ledger file \"%s\": %m", JUHE_LEDGER_FILE),
+				 errdetail("Nothing is sent until the ledger can be written.")));
+	if (file_is_ours())
+		drain_pending();
+	unlock_ledger(locked);
+}
+
+void
+juhe_ledger_shutdown(void)
+{
+	uint32		n;
+
+	if (ledger_shared == NULL)
+		return;
+	if (pg_atomic_read_u32(&ledger_shared->npending) > 0)
+	{
+		if (open_for_append() >= 0)
+			drain_pending();
+		if (ledger_fd >= 0)
+			(void) pg_fsync(ledger_fd);
+	}
+	n = pg_atomic_read_u32(&ledger_shared->npending);
+	for (uint32 i = 0; i < n; i++)
+	{
+		JuheLedgerRecord *rec = &ledger_shared->pending[i];
+		char		oid[JUHE_LEDGER_ORDERID_LEN];
+
+		strlcpy(oid, record_orderid(rec), sizeof(oid));
+		juhe_ascii_printable(oid, strlen(oid));
+		ereport(LOG,
+				(errmsg("juheid: a %s result could not be written to the ledger before shutdown",
+						rec->fate == JUHE_FATE_BILLED ? "billed" : "possibly billed"),
+				 errdetail("Request %llu, order id %s; the next start counts it as in doubt.",
+						   (unsigned long long) rec->id, oid[0] ? oid : "(none)")));
+	}
+	if (ledger_fd >= 0)
+		close(ledger_fd);
+	ledger_fd = -1;
 }
 
 /* ---------------------------------------------------------------- start */
@@ -274,12 +712,12 @@ typedef struct OpenEntry
 
 /* the requests of a scan that have a "sent" record and no result (yet) */
 static HTAB *
-open_requests(MemoryContext cxt)
+open_requests(MemoryContext cxt, Size entrysize)
 {
 	HASHCTL		ctl;
 
 	ctl.keysize = sizeof(uint64);
-	ctl.entrysize = sizeof(OpenEntry);
+	ctl.entrysize = entrysize;
 	ctl.hcxt = cxt;
 	return hash_create("juheid open requests", 256, &ctl,
 					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
@@ -287,13 +725,14 @@ open_requests(MemoryContext cxt)
 
 /* follow one record in a scan: true if it was a "sent" record */
 static bool
-track_open(HTAB *open, const JuheLedgerRecord *rec)
+track_open(HTAB *open, const JuheLedgerRecord *rec, bool keep_record)
 {
 	if (rec->fate == JUHE_FATE_SENT)
 	{
 		OpenEntry  *oe = hash_search(open, &rec->id, HASH_ENTER, NULL);
 
-		oe->rec = *rec;
+		if (keep_record)
+			oe->rec = *rec;
 		return true;
 	}
 	hash_search(open, &rec->id, HASH_REMOVE, NULL);
@@ -301,22 +740,28 @@ track_open(HTAB *open, const JuheLedgerRecord *rec)
 }
 
 /*
- * Rewrite the file (read through fd) without unreadable bytes, results
- * older than cutoff (0: none) and "sent" records that are not in open (the
- * requests still on their way; NULL: none), then put it in place.
+ * Rewrite the file (read through fd, up to limit) without unreadable
+ * bytes, results older than cutoff (0: none) and "sent" records that are
+ * not in open (the requests still on their way; NULL: none), into tmp,
+ * synced.  The caller puts it in place.
  */
 static bool
-compact(int fd, TimestampTz cutoff, HTAB *open)
+copy_compacted(int fd, off_t limit, const char *tmp, TimestampTz cutoff, HTAB *open,
+			   int *out_fd)
 {
-	const char *tmp = JUHE_LEDGER_FILE ".tmp";
 	int			out = BasicOpenFilePerm(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY,
 										pg_file_create_mode);
-	bool		ok = out >= 0;
 	LedgerReader rd;
+	LedgerWriter wr;
 	JuheLedgerRecord rec;
+	bool		ok;
 
-	reader_open(&rd, fd);
-	while (ok && reader_next(&rd, &rec))
+	*out_fd = out;
+	if (out < 0)
+		return false;
+	writer_open(&wr, out);
+	reader_open(&rd, fd, limit);
+	while (!wr.failed && reader_next(&rd, &rec))
 	{
 		if (rec.fate == JUHE_FATE_SENT)
 		{
@@ -325,22 +770,11 @@ compact(int fd, TimestampTz cutoff, HTAB *open)
 		}
 		else if (cutoff != 0 && rec.at < cutoff)
 			continue;
-		ok = write(out, &rec, REC_SIZE) == (ssize_t) REC_SIZE;
+		writer_put(&wr, &rec);
 	}
-	pfree(rd.buf);
-	if (ok)
-		ok = pg_fsync(out) == 0;
-	if (out >= 0)
-		close(out);
-	if (!ok || durable_rename(tmp, JUHE_LEDGER_FILE, LOG) != 0)
-	{
-		ereport(LOG,
-				(errcode_for_file_access(),
-				 errmsg("juheid: could not compact file \"%s\": %m", JUHE_LEDGER_FILE)));
-		unlink(tmp);
-		return false;
-	}
-	return true;
+	reader_close(&rd);
+	ok = writer_close(&wr) && pg_fsync(out) == 0;
+	return ok;
 }
 
 static void
@@ -359,11 +793,71 @@ tag_from_record(JuheTag *tag, const JuheLedgerRecord *rec)
 	memcpy(tag->rolname, rec->rolname, JUHE_TAG_NAME_LEN);
 }
 
-static bool
-counts_today(const JuheLedgerRecord *rec, int32 today)
+#define BIT_SET(map, i)	((map)[(i) >> 3] |= (uint8) (1 << ((i) & 7)))
+#define BIT_ISSET(map, i) (((map)[(i) >> 3] & (1 << ((i) & 7))) != 0)
+
+/*
+ * The requests of the ids [lo, lo + WINDOW_IDS) that have a "sent" record
+ * and no result, one pass to find them (two bitmaps: memory does not
+ * depend on the file) and one to append an "in doubt" record for each.
+ */
+static void
+mark_orphans(int fd, off_t limit, uint64 lo, TimestampTz now, JuheLedgerSummary *sum,
+			 JuheLedgerCountFn count, void *arg)
 {
-	return (rec->fate == JUHE_FATE_BILLED || rec->fate == JUHE_FATE_IN_DOUBT) &&
-		juhe_billing_day(rec->at) == today;
+	uint8	   *sent = palloc0(WINDOW_IDS / 8);
+	uint8	   *answered = palloc0(WINDOW_IDS / 8);
+	LedgerReader rd;
+	LedgerWriter wr;
+	JuheLedgerRecord rec;
+
+	reader_open(&rd, fd, limit);
+	while (reader_next(&rd, &rec))
+	{
+		uint64		i;
+
+		if (rec.id < lo || rec.id - lo >= WINDOW_IDS)
+			continue;
+		i = rec.id - lo;
+		if (rec.fate == JUHE_FATE_SENT)
+			BIT_SET(sent, i);
+		else
+			BIT_SET(answered, i);
+	}
+	reader_close(&rd);
+
+	/* appended after limit: the pass reads no further than the old end */
+	writer_open(&wr, fd);
+	reader_open(&rd, fd, limit);
+	while (reader_next(&rd, &rec))
+	{
+		uint64		i;
+		JuheTag		tag;
+		JuheLedgerRecord doubt;
+
+		if (rec.fate != JUHE_FATE_SENT || rec.id < lo || rec.id - lo >= WINDOW_IDS)
+			continue;
+		i = rec.id - lo;
+		if (!BIT_ISSET(sent, i) || BIT_ISSET(answered, i))
+			continue;
+		BIT_SET(answered, i);	/* once, even if the id was sent twice */
+		tag_from_record(&tag, &rec);
+		juhe_ledger_fill_record(&doubt, &tag, JUHE_FATE_IN_DOUBT, 0, -1, NULL, now);
+		writer_put(&wr, &doubt);
+		sum->orphans++;
+		/* counted whether or not its record can be written */
+		count(now, arg);
+	}
+	reader_close(&rd);
+	if (!writer_close(&wr))
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("juheid: could not mark requests in doubt in file \"%s\": %m", JUHE_LEDGER_FILE)));
+		sum->orphans_unwritten = sum->orphans;
+	}
+	pfree(sent);
+	pfree(answered);
 }
 
 /*
@@ -372,21 +866,20 @@ counts_today(const JuheLedgerRecord *rec, int32 today)
  * server: they are logged and the ledger is left as it is.
  */
 void
-juhe_ledger_startup(JuheLedgerSummary *sum)
+juhe_ledger_startup(JuheLedgerSummary *sum, JuheLedgerCountFn count, void *arg)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "juheid ledger start",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz cutoff = 0;
-	HTAB	   *open;
-	HASH_SEQ_STATUS seq;
-	OpenEntry  *oe;
 	LedgerReader rd;
 	JuheLedgerRecord rec;
-	int64		sent = 0,
-				records = 0;
+	int64		sent = 0;
+	uint64		min_sent = PG_UINT64_MAX,
+				max_sent = 0;
 	struct stat st;
+	bool		dir_existed;
 	int			fd;
 
 	/* after a crash, what the postmaster knew belongs to the old memory */
@@ -397,20 +890,29 @@ juhe_ledger_startup(JuheLedgerSummary *sum)
 	ledger_fd = -1;
 
 	memset(sum, 0, sizeof(*sum));
-	sum->day = juhe_billing_day(now);
 	if (juhe_ledger_retention_days > 0)
 		cutoff = now - (TimestampTz) juhe_ledger_retention_days * USECS_PER_DAY;
 
-	if (stat(JUHE_LEDGER_DIR, &st) != 0 && MakePGDirectory(JUHE_LEDGER_DIR) != 0 &&
-		errno != EEXIST)
+	dir_existed = stat(JUHE_LEDGER_DIR, &st) == 0;
+	if (!dir_existed && MakePGDirectory(JUHE_LEDGER_DIR) != 0 && errno != EEXIST)
 	{
 		ereport(LOG,
 				(errcode_for_file_access(),
 				 errmsg("juheid: could not create directory \"%s\": %m", JUHE_LEDGER_DIR)));
 		goto done;
 	}
-	fd = BasicOpenFilePerm(JUHE_LEDGER_FILE, O_RDWR | O_CREAT | PG_BINARY,
-						   pg_file_create_mode);
+	fd = BasicOpenFile(JUHE_LEDGER_FILE, O_RDWR | PG_BINARY);
+	if (fd < 0 && errno == ENOENT)
+	{
+		fd = BasicOpenFilePerm(JUHE_LEDGER_FILE, O_RDWR | O_CREAT | PG_BINARY,
+							   pg_file_create_mode);
+		sum->created = fd >= 0;
+		if (fd >= 0 && dir_existed)
+			ereport(LOG,
+					(errmsg("juheid: the ledger file \"%s\" did not exist; a new one was created",
+							JUHE_LEDGER_FILE),
+					 errdetail("The daily count starts from zero.")));
+	}
 	if (fd < 0)
 	{
 		ereport(LOG,
@@ -419,24 +921,27 @@ juhe_ledger_startup(JuheLedgerSummary *sum)
 		goto done;
 	}
 
-	open = open_requests(cxt);
-	reader_open(&rd, fd);
+	/* what the file holds */
+	reader_open(&rd, fd, -1);
 	while (reader_next(&rd, &rec))
 	{
-		records++;
+		sum->records++;
 		sum->max_id = Max(sum->max_id, rec.id);
-		if (track_open(open, &rec))
+		if (rec.fate == JUHE_FATE_SENT)
 		{
 			sent++;
+			min_sent = Min(min_sent, rec.id);
+			max_sent = Max(max_sent, rec.id);
 			continue;
 		}
-		if (counts_today(&rec, sum->day))
-			sum->billed_today++;
+		if (rec.fate == JUHE_FATE_BILLED || rec.fate == JUHE_FATE_IN_DOUBT)
+			count(rec.at, arg);
 		if (cutoff != 0 && rec.at < cutoff)
 			sum->pruned++;
 		else if (sum->oldest_at == 0 || rec.at < sum->oldest_at)
 			sum->oldest_at = rec.at;
 	}
+	reader_close(&rd);
 	sum->skipped_bytes = rd.skipped;
 
 	/* a torn record at the end: cut it off before anything is appended */
@@ -447,45 +952,60 @@ juhe_ledger_startup(JuheLedgerSummary *sum)
 				 errmsg("juheid: could not truncate file \"%s\": %m", JUHE_LEDGER_FILE)));
 
 	/* requests whose process died before their fate was known */
-	hash_seq_init(&seq, open);
-	while ((oe = hash_seq_search(&seq)) != NULL)
+	if (sent > 0)
 	{
-		JuheTag		tag;
-
-		tag_from_record(&tag, &oe->rec);
-		juhe_ledger_fill_record(&rec, &tag, JUHE_FATE_IN_DOUBT, 0, -1, NULL, now);
-		if (juhe_ledger_append(&rec))
+		if (lseek(fd, 0, SEEK_END) < 0)
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("juheid: could not seek in file \"%s\": %m", JUHE_LEDGER_FILE)));
+		for (uint64 lo = min_sent; lo <= max_sent; lo += WINDOW_IDS)
 		{
-			sum->orphans++;
-			sum->billed_today++;
-			if (sum->oldest_at == 0)
-				sum->oldest_at = now;
+			mark_orphans(fd, rd.valid_end, lo, now, sum, count, arg);
+			if (max_sent - lo < WINDOW_IDS)
+				break;
+		}
+		if (sum->orphans > 0 && sum->orphans_unwritten == 0)
+			(void) pg_fsync(fd);
+		if (sum->oldest_at == 0 && sum->orphans > 0)
+			sum->oldest_at = now;
+	}
+
+	/*
+	 * Compact: results only, within the retention, no unreadable bytes, in
+	 * this version's format.  Not while a request has only its "sent"
+	 * record (its "in doubt" record could not be written): that record
+	 * keeps it counted.
+	 */
+	if ((sent > 0 || sum->pruned > 0 || sum->skipped_bytes > 0) && sum->orphans_unwritten == 0)
+	{
+		const char *tmp = JUHE_LEDGER_FILE ".tmp";
+		int			out;
+
+		if (!copy_compacted(fd, -1, tmp, cutoff, NULL, &out) ||
+			(close(out), out = -1, durable_rename(tmp, JUHE_LEDGER_FILE, LOG) != 0))
+		{
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("juheid: could not compact file \"%s\": %m", JUHE_LEDGER_FILE)));
+			if (out >= 0)
+				close(out);
+			unlink(tmp);
+			sum->pruned = 0;
 		}
 	}
-
-	/* compact: results only, within the retention, no unreadable bytes */
-	if (sent > 0 || sum->pruned > 0 || sum->skipped_bytes > 0)
-	{
-		hash_destroy(open);		/* every request has its result now */
-		if (!compact(fd, cutoff, NULL))
-			sum->pruned = 0;
-	}
-	else if (sum->orphans > 0)
-		(void) pg_fsync(fd);
 	close(fd);
-	if (ledger_fd >= 0)
-	{
-		close(ledger_fd);		/* the postmaster appended: children reopen */
-		ledger_fd = -1;
-	}
 
 	if (sum->oldest_at == 0)
 		sum->oldest_at = now;
 	if (sum->orphans > 0 || sum->skipped_bytes > 0 || sum->pruned > 0)
 		ereport(LOG,
 				(errmsg("juheid: ledger checked: %lld records, %lld requests whose answer never arrived now marked in doubt, %lld unreadable bytes skipped, %lld results past juhe.ledger_retention_days removed",
-						(long long) records, (long long) sum->orphans,
+						(long long) sum->records, (long long) sum->orphans,
 						(long long) sum->skipped_bytes, (long long) sum->pruned)));
+	if (sum->orphans_unwritten > 0)
+		ereport(LOG,
+				(errmsg("juheid: %lld requests in doubt could not be recorded as such; they count against juhe.max_billed_per_day, and the next start tries again",
+						(long long) sum->orphans_unwritten)));
 done:
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
@@ -499,13 +1019,21 @@ juhe_ledger_prune(bool force)
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz cutoff;
 	TimestampTz oldest = 0;
+	const char *tmp = JUHE_LEDGER_FILE ".tmp";
 	MemoryContext cxt,
 				old;
 	HTAB	   *open;
 	LedgerReader rd;
 	JuheLedgerRecord rec;
 	int64		pruned = 0;
-	int			fd;
+	int			fd,
+				out = -1;
+	uint32		gen;
+	off_t		snapshot_end;
+	struct stat st;
+	bool		ok;
+	TimestampTz locked_at;
+	double		locked_ms = 0;
 
 	if (juhe_ledger_retention_days <= 0 || ledger_shared == NULL)
 		return 0;
@@ -516,41 +1044,83 @@ juhe_ledger_prune(bool force)
 	if (!force && oldest >= cutoff)
 		return 0;				/* nothing old enough */
 
+	/* where the file ends now: appends are whole records under the lock */
+	LWLockAcquire(ledger_lock, LW_EXCLUSIVE);
+	gen = pg_atomic_read_u32(&ledger_shared->generation);
+	fd = BasicOpenFile(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY);
+	ok = fd >= 0 && fstat(fd, &st) == 0;
+	snapshot_end = ok ? st.st_size : 0;
+	LWLockRelease(ledger_lock);
+	if (!ok)
+	{
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "juheid ledger prune",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	LWLockAcquire(ledger_lock, LW_EXCLUSIVE);
-	fd = BasicOpenFilePerm(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY, 0);
-	if (fd >= 0)
+
+	/* the copy, while everybody appends */
+	open = open_requests(cxt, sizeof(uint64));
+	oldest = 0;
+	reader_open(&rd, fd, snapshot_end);
+	while (reader_next(&rd, &rec))
 	{
-		open = open_requests(cxt);
-		oldest = 0;
-		reader_open(&rd, fd);
+		if (track_open(open, &rec, false))
+			continue;
+		if (rec.at < cutoff)
+			pruned++;
+		else if (oldest == 0 || rec.at < oldest)
+			oldest = rec.at;
+	}
+	reader_close(&rd);
+	ok = copy_compacted(fd, snapshot_end, tmp, cutoff, open, &out);
+
+	/* locked out: what was appended meanwhile, then the new file in place */
+	LWLockAcquire(ledger_lock, LW_EXCLUSIVE);
+	locked_at = GetCurrentTimestamp();
+	if (ok && pg_atomic_read_u32(&ledger_shared->generation) != gen)
+		ok = false;				/* restored meanwhile: try again later */
+	if (ok)
+	{
+		LedgerWriter wr;
+
+		writer_open(&wr, out);
+		reader_open(&rd, fd, -1);
+		rd.base = snapshot_end;
 		while (reader_next(&rd, &rec))
 		{
-			if (track_open(open, &rec))
-				continue;
-			if (rec.at < cutoff)
-				pruned++;
-			else if (oldest == 0 || rec.at < oldest)
+			writer_put(&wr, &rec);
+			if (rec.fate != JUHE_FATE_SENT && (oldest == 0 || rec.at < oldest))
 				oldest = rec.at;
 		}
-		if (compact(fd, cutoff, open))
-		{
-			pg_atomic_fetch_add_u32(&ledger_shared->generation, 1);
-			ledger_shared->oldest_at = oldest ? oldest : now;
-		}
-		else
-			pruned = 0;
-		close(fd);
+		reader_close(&rd);
+		ok = writer_close(&wr);
 	}
+	if (out >= 0)
+		close(out);
+	if (ok && durable_rename(tmp, JUHE_LEDGER_FILE, LOG) == 0)
+	{
+		pg_atomic_fetch_add_u32(&ledger_shared->generation, 1);
+		ledger_shared->oldest_at = oldest ? oldest : now;
+	}
+	else
+	{
+		unlink(tmp);
+		pruned = 0;
+	}
+	locked_ms = (double) (GetCurrentTimestamp() - locked_at) / 1000.0;
 	LWLockRelease(ledger_lock);
+	close(fd);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 	if (pruned > 0)
 		ereport(LOG,
 				(errmsg("juheid: removed %lld results older than juhe.ledger_retention_days (%d) from the ledger",
-						(long long) pruned, juhe_ledger_retention_days)));
+						(long long) pruned, juhe_ledger_retention_days),
+				 errdetail("Appends waited for the rewrite at most %.1f ms.", locked_ms)));
 	return pruned;
 }
 
@@ -588,29 +1158,46 @@ via_name(int via)
 	}
 }
 
+typedef struct RowState
+{
+	ReturnSetInfo *rsinfo;
+	MemoryContext row_cxt;		/* reset after every row */
+	uint64		next_xid;
+	uint64		first_id;
+} RowState;
+
 static void
-put_row(ReturnSetInfo *rsinfo, const JuheLedgerRecord *rec, uint64 next_xid)
+put_row(RowState *rs, JuheLedgerRecord *rec)
 {
 	Datum		v[13];
 	bool		n[13] = {0};
+	MemoryContext old = MemoryContextSwitchTo(rs->row_cxt);
+	int			fate = rec->fate;
+	const char *oid = record_orderid(rec);
+
+	/* a "sent" record of an earlier run whose "in doubt" record is missing */
+	if (fate == JUHE_FATE_SENT && rec->id < rs->first_id)
+		fate = JUHE_FATE_IN_DOUBT;
 
 	v[0] = Int64GetDatum((int64) rec->id);
-	if (rec->orderid[0])
-		v[1] = CStringGetTextDatum(rec->orderid);
+	if (oid[0])
+		v[1] = CStringGetTextDatum(juhe_service_text(oid));
 	else
 		n[1] = true;
 	v[2] = TimestampTzGetDatum(rec->sent_at);
-	if (rec->fate == JUHE_FATE_SENT)
+	if (fate == JUHE_FATE_SENT)
 		n[3] = true;
 	else
-		v[3] = TimestampTzGetDatum(rec->at);
+		v[3] = TimestampTzGetDatum(rec->fate == JUHE_FATE_SENT ? rec->sent_at : rec->at);
+	rec->datname[JUHE_TAG_NAME_LEN - 1] = '\0';
+	rec->rolname[JUHE_TAG_NAME_LEN - 1] = '\0';
 	v[4] = CStringGetTextDatum(rec->datname);
 	v[5] = CStringGetTextDatum(rec->rolname);
 	v[6] = CStringGetTextDatum(rec->mode < JUHE_NUM_MODES ?
 							   juhe_mode_name((JuheMode) rec->mode) : "unknown");
 	v[7] = CStringGetTextDatum(via_name(rec->via));
-	v[8] = CStringGetTextDatum(fate_name(rec->fate));
-	if (rec->fate == JUHE_FATE_BILLED && (rec->res == 1 || rec->res == 2))
+	v[8] = CStringGetTextDatum(fate_name(fate));
+	if (fate == JUHE_FATE_BILLED && (rec->res == 1 || rec->res == 2))
 		v[9] = Int32GetDatum(rec->res);
 	else
 		n[9] = true;
@@ -619,59 +1206,81 @@ put_row(ReturnSetInfo *rsinfo, const JuheLedgerRecord *rec, uint64 next_xid)
 	else
 		n[10] = true;
 	/* pg_xact_status() errors on an xid from the future (another cluster's) */
-	if (rec->xid != 0 && rec->xid < next_xid)
+	if (rec->xid != 0 && rec->xid < rs->next_xid)
 		v[11] = FullTransactionIdGetDatum(FullTransactionIdFromU64(rec->xid));
 	else
 		n[11] = true;
 	v[12] = Int32GetDatum(rec->pid);
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+	tuplestore_putvalues(rs->rsinfo->setResult, rs->rsinfo->setDesc, v, n);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(rs->row_cxt);
 }
 
 Datum
 juhe_ledger_rows(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	uint64		next_xid = U64FromFullTransactionId(ReadNextFullTransactionId());
+	RowState	rs;
 	HTAB	   *open;
 	HASH_SEQ_STATUS seq;
 	OpenEntry  *oe;
 	LedgerReader rd;
 	JuheLedgerRecord rec;
+	JuheLedgerRecord *volatile pending = NULL;
+	volatile uint32 npending = 0;
 	int			fd;
 
 	juhe_account_require_reader("the juheid ledger");
 	InitMaterializedSRF(fcinfo, 0);
+	rs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	rs.next_xid = U64FromFullTransactionId(ReadNextFullTransactionId());
+	rs.row_cxt = AllocSetContextCreate(CurrentMemoryContext, "juheid ledger row",
+									   ALLOCSET_SMALL_SIZES);
 
-	fd = BasicOpenFilePerm(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY, 0);
-	if (fd < 0)
+	/* results kept in shared memory, not in the file yet */
+	LWLockAcquire(ledger_lock, LW_SHARED);
+	rs.first_id = ledger_shared->first_id;
+	npending = pg_atomic_read_u32(&ledger_shared->npending);
+	if (npending > 0)
 	{
-		if (errno == ENOENT)
-			PG_RETURN_VOID();
+		pending = palloc(npending * REC_SIZE);
+		memcpy((JuheLedgerRecord *) pending, ledger_shared->pending, npending * REC_SIZE);
+	}
+	fd = BasicOpenFile(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY);
+	LWLockRelease(ledger_lock);
+	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\": %m", JUHE_LEDGER_FILE)));
-	}
-	open = open_requests(CurrentMemoryContext);
-	reader_open(&rd, fd);
+				 errmsg("could not open file \"%s\": %m", JUHE_LEDGER_FILE),
+				 errhint("If it was removed, juheid's gateway worker restores it from its open descriptor within a second.")));
+
+	open = open_requests(CurrentMemoryContext, sizeof(OpenEntry));
+	reader_open(&rd, fd, -1);
 	PG_TRY();
 	{
 		while (reader_next(&rd, &rec))
 		{
 			CHECK_FOR_INTERRUPTS();
-			if (track_open(open, &rec))
+			if (track_open(open, &rec, true))
 				continue;
 			if (rec.fate == JUHE_FATE_BILLED || rec.fate == JUHE_FATE_IN_DOUBT)
-				put_row(rsinfo, &rec, next_xid);
+				put_row(&rs, &rec);
+		}
+		for (uint32 i = 0; i < npending; i++)
+		{
+			hash_search(open, &pending[i].id, HASH_REMOVE, NULL);
+			put_row(&rs, &pending[i]);
 		}
 		/* requests on their way right now */
 		hash_seq_init(&seq, open);
 		while ((oe = hash_seq_search(&seq)) != NULL)
-			put_row(rsinfo, &oe->rec, next_xid);
+			put_row(&rs, &oe->rec);
 	}
 	PG_FINALLY();
 	{
 		close(fd);
 	}
 	PG_END_TRY();
+	reader_close(&rd);
+	MemoryContextDelete(rs.row_cxt);
 	PG_RETURN_VOID();
 }

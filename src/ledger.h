@@ -17,15 +17,23 @@
 
 #define JUHE_LEDGER_DIR		"juheid"
 #define JUHE_LEDGER_FILE	"juheid/ledger"
-#define JUHE_LEDGER_MAGIC	0x4A484C31	/* "JHL1" */
-#define JUHE_LEDGER_ORDERID_LEN 64
+#define JUHE_LEDGER_MAGIC	0x4A484C32	/* "JHL2": 384-byte records */
+#define JUHE_LEDGER_MAGIC_V1 0x4A484C31 /* "JHL1": 256-byte records of 1.1.0,
+										 * still read */
+#define JUHE_LEDGER_ORDERID_LEN 128 /* as the caller gets it (JUHE_ORDERID_MAX) */
+#define JUHE_LEDGER_DIGEST_LEN 32
+
+/* results kept in shared memory while the file cannot be written */
+#define JUHE_LEDGER_PENDING 1024
 
 /*
- * One record, 256 bytes, written with one write() in O_APPEND mode.  A
+ * One record, 384 bytes, written with one write() in O_APPEND mode.  A
  * "sent" record comes before a request goes out; a result record (billed,
  * in doubt, not billed) repeats the tag, so a reader needs no join.  A
  * reader accepts a record only if magic and CRC match; anything else (a
  * torn write at the end) is skipped byte by byte until the next valid one.
+ * The order id is the service's, exactly as the caller received it (UTF-8,
+ * invalid bytes already replaced), NUL-padded.
  */
 typedef struct JuheLedgerRecord
 {
@@ -47,51 +55,76 @@ typedef struct JuheLedgerRecord
 	char		datname[JUHE_TAG_NAME_LEN];
 	char		rolname[JUHE_TAG_NAME_LEN];
 	char		orderid[JUHE_LEDGER_ORDERID_LEN];
+	uint8		digest[JUHE_LEDGER_DIGEST_LEN];	/* zero: not used yet */
+	char		spare[32];
 } JuheLedgerRecord;
 
 /* what the server start learned from the file */
 typedef struct JuheLedgerSummary
 {
 	uint64		max_id;
-	int32		day;			/* billing day the count is for */
-	int64		billed_today;	/* billed + in doubt on that day */
+	int64		records;
 	int64		orphans;		/* "sent" without result, now in doubt */
+	int64		orphans_unwritten;	/* ... whose "in doubt" record could not
+									 * be written (their "sent" record stays) */
 	int64		skipped_bytes;	/* unreadable bytes (torn records) */
 	int64		pruned;			/* results past juhe.ledger_retention_days */
+	bool		created;		/* there was no file: a new one was made */
 	TimestampTz oldest_at;		/* oldest result kept; 0 = none */
 } JuheLedgerSummary;
 
 /*
- * Shared: the file's generation (a rewrite bumps it; every process reopens
- * its descriptor before its next append) and the oldest result in it.
+ * The start calls this for every request billed or in doubt (orphans
+ * included, at the time of the start), for the daily count.
  */
-typedef struct JuheLedgerShared
-{
-	pg_atomic_uint32 generation;
-	TimestampTz oldest_at;		/* under the lock; 0 = none */
-} JuheLedgerShared;
+typedef void (*JuheLedgerCountFn) (TimestampTz at, void *arg);
 
-extern void juhe_ledger_shmem_init(JuheLedgerShared *shared, LWLock *lock,
-								   bool found, TimestampTz oldest_at);
+/* how an append went */
+typedef enum JuheLedgerWrite
+{
+	JUHE_LEDGER_WRITTEN,		/* in the file */
+	JUHE_LEDGER_KEPT,			/* not in the file (errno says why), kept in
+								 * shared memory until it can be written */
+	JUHE_LEDGER_FAILED			/* not written (errno set), not kept */
+} JuheLedgerWrite;
+
+extern Size juhe_ledger_shmem_size(void);
+extern void juhe_ledger_shmem_init(LWLock *lock, const JuheLedgerSummary *sum);
 
 extern void juhe_ledger_fill_record(JuheLedgerRecord *rec, const JuheTag *tag,
 									JuheFate fate, int res, int error_code,
 									const char *orderid, TimestampTz at);
 
 /* postmaster, before any backend: check, repair, compact; see ledger.c */
-extern void juhe_ledger_startup(JuheLedgerSummary *sum);
+extern void juhe_ledger_startup(JuheLedgerSummary *sum, JuheLedgerCountFn count,
+								void *arg);
 
-/* append one record (false: it could not be written; errno set) */
-extern bool juhe_ledger_append(const JuheLedgerRecord *rec);
+/*
+ * Append one record.  keep: a result that must not be lost (billed, in
+ * doubt) is kept in shared memory when the file cannot be written, and
+ * written by the next append or the gateway worker's next round.
+ */
+extern JuheLedgerWrite juhe_ledger_append(const JuheLedgerRecord *rec, bool keep);
 
 /* make what this process (or any other) appended durable */
 extern void juhe_ledger_sync(void);
 
 /*
+ * The gateway worker, every second: write the results kept in shared
+ * memory, and check that the file is still the one the server appends to
+ * (restoring it from an open descriptor if it was removed or replaced).
+ */
+extern void juhe_ledger_maintain(void);
+
+/* at shutdown: write what is kept, log what cannot be */
+extern void juhe_ledger_shutdown(void);
+
+/*
  * While the server runs (the gateway worker, hourly and on reload): drop
  * results older than juhe.ledger_retention_days and "sent" records that
  * have their result.  Without force, only when the oldest result known
- * is past the limit.  Returns the number of results removed.
+ * is past the limit.  Returns the number of results removed.  The ledger
+ * is locked against appends only for the records appended meanwhile.
  */
 extern int64 juhe_ledger_prune(bool force);
 

@@ -17,8 +17,8 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "account.h"
 #include "compat.h"
+#include "rate.h"
 #include "stats.h"
 #include "transport.h"
 
@@ -431,9 +431,12 @@ abort_transfers(JuheHttp **reqs, int n)
 				errhidecontext(true));
 }
 
-/* one round: wait for curl's sockets, its timer or the latch, then act */
+/*
+ * one round: wait for curl's sockets, its timer or the latch (at most
+ * max_wait_ms; -1: a second), then act
+ */
 static void
-wait_and_drive(void)
+wait_and_drive(long max_wait_ms)
 {
 	WaitEvent	events[MAX_SOCKETS + 2];
 	int			nevents;
@@ -447,6 +450,8 @@ wait_and_drive(void)
 	}
 	if (timeout < 0 || timeout > WAIT_SLICE_MS)
 		timeout = WAIT_SLICE_MS;
+	if (max_wait_ms >= 0 && timeout > max_wait_ms)
+		timeout = Max(max_wait_ms, 1);
 
 	current_set = juhe_create_wait_event_set(nwatched + 2);
 	AddWaitEventToSet(current_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
@@ -498,10 +503,10 @@ juhe_http_start(JuheHttp *r, const JuheHttpOptions *opts)
 }
 
 void
-juhe_http_step(void)
+juhe_http_step(long max_wait_ms)
 {
 	ensure_multi();
-	wait_and_drive();
+	wait_and_drive(max_wait_ms);
 }
 
 int
@@ -551,8 +556,10 @@ juhe_http_limit_host_connections(long n)
 
 void
 juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
-			  const JuheHttpOptions *opts, JuheHttpDone done, void *arg)
+			  const JuheHttpOptions *opts, const JuheHttpHooks *hooks)
 {
+	JuheHttp  **wave = palloc(Max(max_parallel, 1) * sizeof(JuheHttp *));
+
 	ensure_multi();
 	/*
 	 * Keep as many idle connections as requests may be in flight: with
@@ -573,31 +580,49 @@ juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 			int			k;
 			long		rate_wait_ms = -1;
 
-			while (active < max_parallel && next < n)
+			/*
+			 * A wave: the requests that may start now (free places, the
+			 * cluster's rate), each opened just before it starts, their
+			 * records made durable once for the wave.
+			 */
+			if (active < max_parallel && next < n)
 			{
-				/* juhe.max_requests_per_second: wait for this one's turn */
-				rate_wait_ms = juhe_rate_wait(&turn);
-				if (rate_wait_ms > 0)
-					break;
-				juhe_rate_used(&turn);
-				if (start_transfer(reqs[next], opts))
-					active++;
-				else
+				int			granted = juhe_rate_grant(&turn, Min(max_parallel - active, n - next),
+													  &rate_wait_ms);
+				int			nwave = 0;
+
+				for (int g = 0; g < granted; g++)
 				{
-					finished++;
-					done(reqs[next], arg);
+					JuheHttp   *r = reqs[next++];
+
+					if (hooks->open(r, hooks->arg))
+						wave[nwave++] = r;
+					else
+						finished++;
 				}
-				next++;
+				if (nwave > 0)
+					hooks->opened(hooks->arg);
+				for (int w = 0; w < nwave; w++)
+				{
+					if (start_transfer(wave[w], opts))
+						active++;
+					else
+					{
+						finished++;
+						hooks->done(wave[w], hooks->arg);
+					}
+				}
 			}
 			if (active == 0)
 			{
 				if (rate_wait_ms > 0)
 					juhe_http_sleep(rate_wait_ms);
+				CHECK_FOR_INTERRUPTS();
 				continue;
 			}
 
-			wait_and_drive();
-			k = juhe_http_collect(done, arg);
+			wait_and_drive(next < n ? rate_wait_ms : -1);
+			k = juhe_http_collect(hooks->done, hooks->arg);
 			active -= k;
 			finished += k;
 			CHECK_FOR_INTERRUPTS();
@@ -609,6 +634,7 @@ juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	pfree(wave);
 }
 
 void

@@ -32,6 +32,8 @@ typedef struct JuheHttpOptions
 	size_t		max_response_bytes;
 	const char *ca_file;		/* NULL: system default */
 	const char *proxy;			/* NULL: none; the environment is ignored */
+	bool		bulk;			/* a bulk job's: the gateway serves single
+								 * calls and triggers first */
 } JuheHttpOptions;
 
 typedef struct JuheHttp
@@ -45,6 +47,8 @@ typedef struct JuheHttp
 
 	/* set by the gateway: its worker accounts for this transfer */
 	bool		accounted;
+	int8		recorded;		/* ... and how its record went (account.h's
+								 * JuheRecorded) */
 
 	/* out, valid when the done callback runs */
 	CURLcode	curl_code;
@@ -74,11 +78,29 @@ typedef struct JuheHttp
 typedef void (*JuheHttpDone) (JuheHttp *r, void *arg);
 
 /*
- * Run the requests, at most max_parallel at a time, calling done for each
- * as it finishes.  Returns when all are finished.  Query cancel,
- * statement_timeout and backend termination raise their usual errors from
- * inside the wait; all transfers are cleaned up first (requests abandoned
- * after they were sent are counted in a LOG line: they may be billed).
+ * What a run calls back:
+ *	open    just before a request goes out (starts here, or is handed to
+ *	        the gateway worker); false if it must not go (open recorded
+ *	        why): it is then finished without done
+ *	opened  the requests opened in one round are about to go out (the
+ *	        caller makes their ledger records durable)
+ *	done    as above
+ */
+typedef struct JuheHttpHooks
+{
+	bool		(*open) (JuheHttp *r, void *arg);
+	void		(*opened) (void *arg);
+	JuheHttpDone done;
+	void	   *arg;
+} JuheHttpHooks;
+
+/*
+ * Run the requests, at most max_parallel at a time, starting each when
+ * juhe.max_requests_per_second allows (rate.h) and calling the hooks.
+ * Returns when all are finished.  Query cancel, statement_timeout and
+ * backend termination raise their usual errors from inside the wait; all
+ * transfers are cleaned up first (requests abandoned after they were sent
+ * are counted in a LOG line: they may be billed).
  *
  * The body is handed to libcurl through a read callback from the caller's
  * buffer (which the caller wipes); libcurl is never allowed to rewind it,
@@ -86,17 +108,17 @@ typedef void (*JuheHttpDone) (JuheHttp *r, void *arg);
  * connection that closes before answering).
  */
 extern void juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
-						  const JuheHttpOptions *opts, JuheHttpDone done,
-						  void *arg);
+						  const JuheHttpOptions *opts, const JuheHttpHooks *hooks);
 
 /*
  * The building blocks of juhe_http_run, for a loop of one's own (the
  * gateway worker): start a transfer (false: it failed at once, see
- * r->curl_code); wait once for curl's sockets, its timer or the latch and
- * drive curl; hand every finished transfer to done (returns how many).
+ * r->curl_code); wait once, at most max_wait_ms, for curl's sockets, its
+ * timer or the latch and drive curl; hand every finished transfer to done
+ * (returns how many).
  */
 extern bool juhe_http_start(JuheHttp *r, const JuheHttpOptions *opts);
-extern void juhe_http_step(void);
+extern void juhe_http_step(long max_wait_ms);
 extern int	juhe_http_collect(JuheHttpDone done, void *arg);
 /*
  * Withdraw a running transfer if not one byte of its body has gone to

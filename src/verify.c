@@ -57,8 +57,11 @@ take_result(JuheHttp *h, void *arg)
 	if (h->accounted)
 		h->tag->id = 0;			/* the gateway worker settled it */
 	else
-		juhe_account_settle(h->tag, h->curl_code, h->status, h->request_complete,
-							h->too_large, h->response, h->response_len);
+		h->recorded = (int8) juhe_account_settle(h->tag, h->curl_code, h->status,
+												 h->request_complete, h->too_large,
+												 h->response, h->response_len);
+	if (h->recorded != JUHE_RECORDED)
+		it->unrecorded = true;
 
 	it->failure = JUHE_FAIL_NONE;
 	it->done = false;
@@ -131,12 +134,51 @@ juhe_item_never_billed(const JuheItem *it)
 		case JUHE_FAIL_NOT_SENT:
 		case JUHE_FAIL_DAILY_CAP:
 		case JUHE_FAIL_STATEMENT_CAP:
+		case JUHE_FAIL_NO_LEDGER:
 			return true;
 		case JUHE_FAIL_HTTP:
 			return it->http_status == 503 || it->http_status == 429;
 		default:
 			return false;
 	}
+}
+
+/*
+ * Just before a request goes out or is handed over: the accounting may
+ * stop it (a spending limit, a ledger that cannot be written).
+ */
+static bool
+open_request(JuheHttp *h, void *arg)
+{
+	RunState   *rs = (RunState *) arg;
+	JuheItem   *it = &rs->items[h - rs->http];
+
+	h->recorded = JUHE_RECORDED;
+	switch (juhe_account_open(h, rs->via, rs->mode))
+	{
+		case JUHE_OPEN_OK:
+			it->attempts++;
+			return true;
+		case JUHE_OPEN_STATEMENT_CAP:
+			it->failure = JUHE_FAIL_STATEMENT_CAP;
+			break;
+		case JUHE_OPEN_DAILY_CAP:
+			it->failure = JUHE_FAIL_DAILY_CAP;
+			break;
+		case JUHE_OPEN_NO_LEDGER:
+			it->failure = JUHE_FAIL_NO_LEDGER;
+			it->saved_errno = errno;
+			break;
+	}
+	it->done = false;
+	return false;
+}
+
+/* the "sent" records of a wave, durable before anything of it is sent */
+static void
+opened_requests(void *arg)
+{
+	juhe_account_flush();
 }
 
 /*
@@ -149,48 +191,31 @@ send_with_retries(RunState *rs, int n, const int *leader,
 {
 	JuheItem   *items = rs->items;
 	JuheHttp  **batch = palloc(n * sizeof(JuheHttp *));
+	JuheHttpHooks hooks = {open_request, opened_requests, take_result, rs};
 
 	for (int attempt = 0; attempt <= retries; attempt++)
 	{
 		int			nb = 0;
-		int			want = 0;
 
 		for (int i = 0; i < n; i++)
-			if (leader[i] == i && (attempt == 0 || retryable(&items[i])))
-				want++;
-		if (want == 0)
+		{
+			if (leader[i] != i || !(attempt == 0 || retryable(&items[i])))
+				continue;
+			rs->http[i].body_pos = 0;
+			batch[nb++] = &rs->http[i];
+		}
+		if (nb == 0)
 			break;
 		if (attempt > 0)
 		{
 			juhe_http_sleep(Min(BACKOFF_BASE_MS << (attempt - 1), BACKOFF_MAX_MS));
-			juhe_stats_add(JUHE_STAT_RETRIES, want);
-			juhe_stats_count(rs->mode, JUHE_CS_RETRIES, want);
+			juhe_stats_add(JUHE_STAT_RETRIES, nb);
+			juhe_stats_count(rs->mode, JUHE_CS_RETRIES, nb);
 		}
-		for (int i = 0; i < n; i++)
-		{
-			int			stop;
-
-			if (leader[i] != i || !(attempt == 0 || retryable(&items[i])))
-				continue;
-			rs->http[i].body_pos = 0;
-			stop = juhe_account_open(&rs->http[i], rs->via, rs->mode);
-			if (stop != 0)
-			{
-				/* a spending limit: this one is not sent */
-				items[i].done = false;
-				items[i].failure = (JuheFailure) stop;
-				continue;
-			}
-			batch[nb++] = &rs->http[i];
-			items[i].attempts++;
-		}
-		if (nb == 0)
-			break;
-		juhe_account_flush();	/* "sent" records before anything is sent */
 		if (juhe_gateway_usable(batch, nb, opts))
-			juhe_gateway_run(batch, nb, max_parallel, opts, take_result, rs);
+			juhe_gateway_run(batch, nb, max_parallel, opts, &hooks);
 		else
-			juhe_http_run(batch, nb, max_parallel, opts, take_result, rs);
+			juhe_http_run(batch, nb, max_parallel, opts, &hooks);
 		juhe_account_flush();	/* results before any answer is returned */
 	}
 	pfree(batch);
@@ -231,6 +256,7 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
 	HTAB	   *volatile seen = NULL;
 	volatile int64 local = 0,
 				memo_hits = 0;
+	volatile int unrecorded = 0;
 
 	/* everything that can be wrong with the settings fails before sending */
 	juhe_config_load(&cfg, mode);
@@ -246,6 +272,7 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
 	opts.max_response_bytes = cfg.max_response_bytes;
 	opts.ca_file = cfg.ca_file;
 	opts.proxy = cfg.proxy;
+	opts.bulk = via == JUHE_VIA_BULK;
 	rs.items = items;
 	rs.http = http;
 	rs.digests = digests;
@@ -330,6 +357,18 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
 	juhe_config_release(&cfg);
 
 	for (int i = 0; i < n; i++)
+		if (leader[i] == i && items[i].unrecorded)
+			unrecorded++;
+	if (unrecorded > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_IO_ERROR),
+				 errmsg_plural("juheid: %d billed answer is not in the ledger file yet",
+							   "juheid: %d billed answers are not in the ledger file yet",
+							   unrecorded, unrecorded),
+				 errdetail("The file could not be written; the answers are kept in shared memory, written as soon as it can be, and count against juhe.max_billed_per_day. The server log has their order ids."),
+				 errhint("Free space where the data directory is; juheid sends nothing more until the ledger can be written.")));
+
+	for (int i = 0; i < n; i++)
 	{
 		if (leader[i] < 0)
 			continue;
@@ -345,6 +384,7 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
 			items[i].parse_status = l->parse_status;
 			items[i].attempts = l->attempts;
 			items[i].phase = l->phase;
+			items[i].saved_errno = l->saved_errno;
 		}
 	}
 	pfree(digests);

@@ -25,7 +25,9 @@ typedef enum JuheFailure
 	JUHE_FAIL_TOO_LARGE,		/* answer over juhe.max_response_kb */
 	JUHE_FAIL_PARSE,			/* malformed JSON or unknown res */
 	JUHE_FAIL_DAILY_CAP,		/* juhe.max_billed_per_day reached: not sent */
-	JUHE_FAIL_STATEMENT_CAP		/* juhe.max_requests_per_statement reached:
+	JUHE_FAIL_STATEMENT_CAP,	/* juhe.max_requests_per_statement reached:
+								 * not sent */
+	JUHE_FAIL_NO_LEDGER			/* its "sent" record could not be written:
 								 * not sent */
 } JuheFailure;
 
@@ -45,6 +47,9 @@ typedef struct JuheItem
 	long		http_status;
 	int			parse_status;
 	int			attempts;		/* requests started for this item */
+	int			saved_errno;	/* JUHE_FAIL_NO_LEDGER: why */
+	bool		unrecorded;		/* its billed answer is not in the ledger
+								 * file yet (kept in shared memory) */
 	int			timeout_ms;		/* the limits in force */
 	int			connect_timeout_ms;
 	size_t		max_response_bytes;

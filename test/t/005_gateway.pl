@@ -68,22 +68,40 @@ is($node->safe_psql('postgres', "SELECT (juhe_verify('张三', '1101051949123100
 	'1', 'the next call works');
 is(mock_stats()->{requests}, 2, 'the cancelled queued request was never sent (slow + next only)');
 
-# a request that waits longer than juhe.connect_timeout_ms for a connection
-# fails as "not sent" (JH010), and is not sent later
+# a request that waits for the worker's only connection longer than
+# juhe.connect_timeout_ms has not failed to connect: it waits as long as
+# its statement allows and is sent when the connection is free
 mock_reset();
 ($slow, $slow_out, $slow_err) = start_call($node, 'slow2',
-	"SET juhe.timeout_ms = 3000; SELECT juhe_verify('测试', '110101200001012016')");
+	"SET juhe.timeout_ms = 2000; SELECT juhe_verify('测试', '110101200001012016')");
 for (1 .. 50)
 {
 	last if mock_stats()->{requests} >= 1;
 	Time::HiRes::usleep(100_000);
 }
+my $t_queued = Time::HiRes::time();
 my ($ret, $out, $err) = $node->psql('postgres',
-	"SET juhe.connect_timeout_ms = 500; SELECT juhe_verify('李四', '440304198808081238')");
-like($err, qr/no connection of the juheid gateway worker came free in time/, 'queue wait beyond connect_timeout_ms: JH010');
+	"SET juhe.connect_timeout_ms = 500; SELECT (juhe_verify('李四', '440304198808081238')).res");
+my $waited = elapsed_since($t_queued);
+is($out, '1', 'queued behind a slow request beyond juhe.connect_timeout_ms: answered, not JH010');
+cmp_ok($waited, '>', 1.0, "it waited for the connection (${waited}s)");
+$slow->finish;
+is(mock_stats()->{requests}, 2, 'sent once, when the connection was free');
+# a statement_timeout while it waits: cancelled, never sent
+mock_reset();
+($slow, $slow_out, $slow_err) = start_call($node, 'slow3',
+	"SET juhe.timeout_ms = 2000; SELECT juhe_verify('测试', '110101200001012016')");
+for (1 .. 50)
+{
+	last if mock_stats()->{requests} >= 1;
+	Time::HiRes::usleep(100_000);
+}
+($ret, $out, $err) = $node->psql('postgres',
+	"SET statement_timeout = '700ms'; SELECT juhe_verify('李四', '440304198808081238')");
+like($err, qr/canceling statement due to statement timeout/, 'a queued request ends with its statement_timeout');
 $slow->finish;
 Time::HiRes::usleep(300_000);
-is(mock_stats()->{requests}, 1, 'the request that timed out in the queue was never sent');
+is(mock_stats()->{requests}, 1, 'the request cancelled in the queue was never sent');
 # both waited in their slots, not in a transfer: taken back, nothing to log
 ok(!$node->log_contains(qr/gave up 1 request handed to the gateway worker/),
 	'requests that waited for a connection were taken back, not given up');

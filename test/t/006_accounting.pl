@@ -221,12 +221,12 @@ $node->stop;
 	open(my $fh, '+<', $file) or die "open $file: $!";
 	binmode $fh;
 	my $size = -s $file;
-	die "ledger size $size is not whole records" if $size % 256;
+	die "ledger size $size is not whole records" if $size % 384;
 	# damage the first record (a byte of its order id)
 	seek($fh, 200, 0);
 	print $fh "\xff";
 	# and append the first 100 bytes of the last one: a torn write
-	seek($fh, $size - 256, 0);
+	seek($fh, $size - 384, 0);
 	read($fh, my $torn, 100);
 	seek($fh, 0, 2);
 	print $fh $torn;
@@ -234,10 +234,10 @@ $node->stop;
 }
 my $offset = -s $node->logfile;
 $node->start;
-like(slurp_file($node->logfile, $offset), qr/juheid: ledger checked: .* 356 unreadable bytes skipped/,
+like(slurp_file($node->logfile, $offset), qr/juheid: ledger checked: .* 484 unreadable bytes skipped/,
 	'the start reports the unreadable bytes');
 is(q1(q{SELECT count(*) FROM juhe_ledger}), $all - 1, 'the damaged record is skipped, the others read');
-is((-s $file) % 256, 0, 'the file holds whole records again');
+is((-s $file) % 384, 0, 'the file holds whole records again');
 q1(q{SELECT juhe_verify('王五', '440304198808081238')});
 is(q1(q{SELECT count(*) FROM juhe_ledger}), $all, 'a new record after the repair is read');
 is(q1(q{SELECT count(*) FROM juhe_ledger WHERE status = 'billed' AND orderid !~ '^J[0-9]+$'}), 0,
@@ -250,6 +250,10 @@ is(q1(q{SELECT count(*) FROM juhe_ledger WHERE status = 'billed' AND orderid !~ 
 append_record($file, 'JOLD1', 400);
 is(q1(q{SELECT count(*) FROM juhe_ledger WHERE orderid = 'JOLD1'}), 1,
 	'a record 400 days old is read (our CRC-32C agrees with the server)');
+# the 256-byte records of 1.1.0 are still read (an upgraded server's file)
+append_record_v1($file, 'JV11', 1);
+is(q1(q{SELECT status || ' ' || res || ' ' || datname FROM juhe_ledger WHERE orderid = 'JV11'}),
+	'billed 1 postgres', 'a record in the 1.1.0 format is read');
 $offset = -s $node->logfile;
 q1(q{ALTER SYSTEM SET juhe.ledger_retention_days = 30});
 $node->reload;
@@ -265,10 +269,11 @@ is(q1(q{SELECT count(*) FROM juhe_ledger}), $kept + 1,
 	'records written after the rewrite go to the new file');
 $node->stop;
 append_record($file, 'JOLD2', 31);
+append_record_v1($file, 'JOLD3', 32);
 $offset = -s $node->logfile;
 $node->start;
-like(slurp_file($node->logfile, $offset), qr/1 results past juhe.ledger_retention_days removed/,
-	'pruned at server start');
+like(slurp_file($node->logfile, $offset), qr/2 results past juhe.ledger_retention_days removed/,
+	'pruned at server start (both formats)');
 is(q1(q{SELECT count(*) FROM juhe_ledger WHERE orderid LIKE 'JOLD%'}), 0, 'no old record left');
 is(q1(q{SELECT count(*) FROM juhe_ledger}), $kept + 1, 'the others kept');
 $node->stop;
@@ -301,14 +306,33 @@ $bare->stop;
 done_testing();
 
 # a billed result record, $days old, appended to the ledger file; CRC-32C
-# (Castagnoli) computed here, independently of the server's code
+# (Castagnoli) computed here, independently of the server's code.  The
+# 384-byte record ("JHL2"), or (append_record_v1) the 256-byte one of 1.1.0
 sub append_record
 {
 	my ($path, $orderid, $days) = @_;
 	my $at = int((time() - 946684800 - $days * 86400) * 1_000_000);
+	my $body = pack('V C C C c l< Q< q< q< Q< V V l< l< a64 a64 a128 a32 a32',
+		0x4A484C32, 2, 1, 0, 1, 0, 900_000_000 + $days, $at, $at, 0,
+		0, 0, 0, 0, 'postgres', 'postgres', $orderid, '', '');
+	write_record($path, $body);
+	return;
+}
+
+sub append_record_v1
+{
+	my ($path, $orderid, $days) = @_;
+	my $at = int((time() - 946684800 - $days * 86400) * 1_000_000);
 	my $body = pack('V C C C c l< Q< q< q< Q< V V l< l< a64 a64 a64',
-		0x4A484C31, 2, 1, 0, 1, 0, 900_000_000 + $days, $at, $at, 0,
+		0x4A484C31, 2, 1, 0, 1, 0, 800_000_000 + $days, $at, $at, 0,
 		0, 0, 0, 0, 'postgres', 'postgres', $orderid);
+	write_record($path, $body);
+	return;
+}
+
+sub write_record
+{
+	my ($path, $body) = @_;
 	my $crc = 0xFFFFFFFF;
 	for my $byte (unpack('C*', $body))
 	{
