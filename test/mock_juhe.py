@@ -15,6 +15,7 @@ ID numbers.
 import argparse
 import base64
 import binascii
+import collections
 import hashlib
 import json
 import os
@@ -48,6 +49,8 @@ API_PATHS = (PATH_PLAIN, PATH_AES, PATH_RSA)
 
 MAX_BODY = 1024 * 1024          # larger request bodies get 413
 IDLE_TIMEOUT = 60               # seconds a keep-alive connection may idle
+ARRIVALS_KEPT = 1000            # /_stats: arrival times of the last N API requests
+LONG_ORDERID = 300              # length of the long_orderid magic ID's order id
 
 REASONS = {
     0: "成功",
@@ -128,6 +131,12 @@ MAGIC = {
     "218": ("http503_once", None,
             "HTTP 503 without Retry-After the first time this (path, ID) is "
             "seen since start or /_reset, then res 1"),
+    "219": ("long_orderid", None,
+            'billed res 1 (also without orderid=1) whose order id is %d ASCII '
+            'characters: J + digits + "-" + L...' % LONG_ORDERID),
+    "220": ("unicode_orderid", None,
+            "billed res 1 (also without orderid=1) whose order id is "
+            "聚合订单-测试- + digits (UTF-8, not ASCII)"),
 }
 
 
@@ -162,6 +171,7 @@ class State:
     def __init__(self):
         self.lock = threading.Lock()
         self.order_counter = 0      # never reset, so order ids stay unique
+        self.in_flight = 0          # API requests being processed now
         self.reset()
 
     def reset(self):
@@ -173,6 +183,9 @@ class State:
             self.by_path = {p: 0 for p in API_PATHS}
             self.seen = set()
             self.last = None
+            self.arrivals = collections.deque(maxlen=ARRIVALS_KEPT)
+            # requests still running at the reset are running since it
+            self.max_concurrent = self.in_flight
 
     def next_orderid(self):
         with self.lock:
@@ -187,6 +200,8 @@ class State:
                 "billed": self.billed,
                 "get_requests": self.get_requests,
                 "by_path": dict(self.by_path),
+                "max_concurrent": self.max_concurrent,
+                "arrivals": [round(t, 6) for t in self.arrivals],
                 "last": dict(self.last) if self.last is not None else None,
             }
 
@@ -403,6 +418,9 @@ class Handler(BaseHTTPRequestHandler):
         }
         with STATE.lock:
             STATE.requests += 1
+            STATE.arrivals.append(time.time())
+            STATE.in_flight += 1
+            STATE.max_concurrent = max(STATE.max_concurrent, STATE.in_flight)
             STATE.by_path[path] = STATE.by_path.get(path, 0) + 1
             if method == "GET":
                 STATE.get_requests += 1
@@ -410,7 +428,14 @@ class Handler(BaseHTTPRequestHandler):
                 self._counted = True
                 STATE.connections += 1
             STATE.last = last
+        try:
+            self.answer(method, path, fields, last)
+        finally:
+            # answered, or the handler gave up (client gone, exception)
+            with STATE.lock:
+                STATE.in_flight -= 1
 
+    def answer(self, method, path, fields, last):
         if path not in API_PATHS:
             last["http_status"] = 404
             self.send_json({"reason": "not found", "result": None,
@@ -456,12 +481,15 @@ class Handler(BaseHTTPRequestHandler):
                 mask_name(realname), code))
 
     def answer_ok(self, last, path, idcard, realname, res, want_orderid,
-                  strings=False, reason=None, billed=True):
+                  strings=False, reason=None, billed=True, orderid=None):
+        """A success; orderid: this one, even without want_orderid."""
         result = {}
         if path == PATH_PLAIN:
             result["realname"] = mask_name(realname)
             result["idcard"] = mask_id(idcard)
-        if want_orderid:
+        if orderid is not None:
+            result["orderid"] = orderid
+        elif want_orderid:
             result["orderid"] = STATE.next_orderid()
         result["res"] = str(res) if strings else res
         obj = {"reason": reason if reason is not None else REASONS[0],
@@ -522,6 +550,11 @@ class Handler(BaseHTTPRequestHandler):
             return ok(res=3)
         if kind == "huge":
             return ok(res=1, reason=REASONS[0] + "x" * (8 * 1024 * 1024))
+        if kind == "long_orderid":
+            oid = STATE.next_orderid() + "-"
+            return ok(res=1, orderid=oid + "L" * (LONG_ORDERID - len(oid)))
+        if kind == "unicode_orderid":
+            return ok(res=1, orderid="聚合订单-测试-" + STATE.next_orderid()[1:])
         if kind == "http502":
             return self.send_special(
                 last, 502, "<html><body><h1>502 Bad Gateway</h1></body></html>",
@@ -716,9 +749,10 @@ def epilog():
         "",
         "admin endpoints (no key; not counted in requests):",
         "  GET  /_stats  counters as JSON: requests, connections, billed,",
-        "                get_requests, by_path, last (field names only)",
-        "  POST /_reset  zeroes the counters, last and the first-time memory;",
-        '                answers {"ok":true}',
+        "                get_requests, by_path, max_concurrent, arrivals (of the",
+        "                last %d API requests), last (field names only)" % ARRIVALS_KEPT,
+        "  POST /_reset  zeroes the counters, arrivals, last and the first-time",
+        '                memory; answers {"ok":true}',
         "",
         "people (fictional; the exact UTF-8 name: res 1, any other name: res 2):",
     ] + people_lines() + [

@@ -128,6 +128,13 @@ rsa() {     # rsa ID NAME [pubkey [keyform]]
 }
 stats() { C "$B/_stats"; }
 snum() { printf %s "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
+# jsget EXPR: the Python expression EXPR of the JSON d on stdin, printed as
+# UTF-8; prints nothing if stdin is not valid UTF-8 JSON
+jsget() {
+    "$PY" -c 'import json, sys
+d = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+sys.stdout.buffer.write(str(eval(sys.argv[1])).encode("utf-8"))' "$1" 2>/dev/null
+}
 
 # ---- known answers of the openssl helpers ----------------------------------
 echo "# known answers"
@@ -240,6 +247,43 @@ C --max-time 0.3 -o /dev/null --data-urlencode "key=$APIKEY" --data-urlencode "i
 eq "bill then slow: client timeout (curl exit 28)" "$?" 28
 eq "bill then slow: billed on receipt" "$(snum "$(stats)" billed)" 2
 
+# ---- long and non-ASCII order ids ------------------------------------------
+echo "# long and non-ASCII order ids"
+C -X POST "$B/_reset" >/dev/null
+OID='d["result"]["orderid"]'
+R=$(plain 110101200001012198 x)
+check "long order id: billed res 1, masked as usual" "$R" '"error_code":0' '"res":1' '"reason":"成功"' \
+    '"realname":"x*"' '"idcard":"110101********2198"'
+L1=$(printf %s "$R" | jsget "$OID")
+L2=$(plain 110101200001012198 x --data-urlencode orderid=1 | jsget "$OID")
+eq "long order id: 300 characters" "${#L1}" 300
+if [[ $L1 =~ ^J[0-9]+-L+$ ]] && [ "${#L2}" -eq 300 ] && [ "$L1" != "$L2" ]; then
+    ok "long order id: J + digits + - + L..., unique per answer"; else bad "long order id: J + digits + - + L..., unique" "$L1 $L2"; fi
+N=$(plain "$ID_ZS" "$NAME_ZS" --data-urlencode orderid=1 | jsget "$OID")
+if [[ $L2 =~ ^J([0-9]+)- ]] && [ "$N" = "J$((BASH_REMATCH[1] + 1))" ]; then
+    ok "long order id: the normal counter (next order id is +1)"; else bad "long order id: the normal counter" "${L2:0:20} $N"; fi
+R=$(aes "$(aes_ecb 110101200001012198)" "$(aes_ecb x)")
+eq "long order id (AES): result has only orderid and res" "$(printf %s "$R" | jsget '",".join(d["result"])')" "orderid,res"
+L3=$(printf %s "$R" | jsget "$OID")
+if [ "${#L3}" -eq 300 ] && [[ $L3 =~ ^J[0-9]+-L+$ ]] && [ "$L3" != "$L1" ]; then
+    ok "long order id (AES): 300 characters, unique"; else bad "long order id (AES): 300 characters, unique" "$L3"; fi
+R=$(plain 110101200001012200 x)
+check "non-ASCII order id: billed res 1, raw UTF-8 in the JSON" "$R" '"error_code":0' '"res":1' \
+    '"idcard":"110101********2200"' '"orderid":"聚合订单-测试-1'
+check_not "non-ASCII order id: not \\u-escaped" "$R" '\u'
+U1=$(printf %s "$R" | jsget "$OID")
+U2=$(aes "$(aes_ecb 110101200001012200)" "$(aes_ecb x)" | jsget "$OID")
+U3=$(rsa 110101200001012200 x | jsget "$OID")
+if [[ $U1 =~ ^聚合订单-测试-[0-9]{13}$ ]] && [[ $U2 =~ ^聚合订单-测试-[0-9]{13}$ ]] &&
+    [[ $U3 =~ ^聚合订单-测试-[0-9]{13}$ ]] && [ "$U1" != "$U2" ] && [ "$U2" != "$U3" ]; then
+    ok "non-ASCII order id: valid UTF-8 JSON, prefix + digits, unique (plain, AES, RSA)"
+else
+    bad "non-ASCII order id: valid UTF-8 JSON, prefix + digits, unique" "$U1 $U2 $U3"
+fi
+R=$(aes "$(aes_ecb 110101200001012200)" "$(aes_ecb x)")
+eq "non-ASCII order id (AES): result has only orderid and res" "$(printf %s "$R" | jsget '",".join(d["result"])')" "orderid,res"
+eq "long and non-ASCII order ids are billed (8 answers)" "$(snum "$(stats)" billed)" 8
+
 # ---- stats, keep-alive, reset ----------------------------------------------
 echo "# stats"
 eq "reset answers ok" "$(C -X POST "$B/_reset")" '{"ok":true}'
@@ -277,6 +321,42 @@ O1=$(plain "$ID_ZS" x --data-urlencode orderid=1 | sed -n 's/.*"orderid":"\([^"]
 O2=$(aes "$(aes_ecb "$ID_ZS")" "$(aes_ecb x)" | sed -n 's/.*"orderid":"\([^"]*\)".*/\1/p')
 if [ -n "$O1" ] && [ -n "$O2" ] && [ "$O1" != "$O2" ]; then ok "order ids unique ($O1 $O2)"; else bad "order ids unique" "$O1 $O2"; fi
 check "unknown path 404" "$(C -w '%{http_code}' "$B/nope")" '404'
+
+# arrival times and concurrency of the API requests
+C -X POST "$B/_reset" >/dev/null
+S=$(stats)
+eq "after reset: arrivals empty" "$(printf %s "$S" | jsget 'd["arrivals"]')" "[]"
+eq "after reset: max_concurrent 0" "$(snum "$S" max_concurrent)" 0
+T0=$(date +%s.%N)
+plain "$ID_ZS" "$NAME_ZS" >/dev/null
+aes "$(aes_ecb "$ID_ZS")" "$(aes_ecb "$NAME_ZS")" >/dev/null
+C "$B/nope" >/dev/null
+T1=$(date +%s.%N)
+S=$(stats)
+eq "arrivals: one per API request (3, 404 included)" "$(printf %s "$S" | jsget 'len(d["arrivals"]), d["requests"]')" "(3, 3)"
+eq "arrivals: floats, in order, within the requests' time" "$(printf %s "$S" | jsget \
+    "all(isinstance(t, float) for t in d['arrivals']) and d['arrivals'] == sorted(d['arrivals']) and $T0 <= d['arrivals'][0] and d['arrivals'][-1] <= $T1")" True
+eq "one request at a time: max_concurrent 1" "$(snum "$S" max_concurrent)" 1
+C -X POST "$B/_reset" >/dev/null
+plain 110101200001012016 x >"$TMP/slow1" & S1=$!
+plain 110101200001012016 x >"$TMP/slow2" & S2=$!
+wait "$S1" "$S2"
+eq "two overlapping slow requests: both res 1" "$(cat "$TMP/slow1" "$TMP/slow2" | grep -o '"res":1' | wc -l | tr -d ' ')" 2
+S=$(stats)
+MC=$(snum "$S" max_concurrent)
+if [ "${MC:-0}" -ge 2 ]; then ok "two overlapping slow requests: max_concurrent $MC"; else bad "two overlapping slow requests: max_concurrent >= 2" "$S"; fi
+eq "slow requests: arrivals taken on arrival (2, < 0.5 s apart)" "$(printf %s "$S" | jsget \
+    'len(d["arrivals"]) == 2 and d["arrivals"][1] - d["arrivals"][0] < 0.5')" True
+sleep 0.2     # the handlers count a request until just after its answer is sent
+C -X POST "$B/_reset" >/dev/null
+plain "$ID_ZS" "$NAME_ZS" >/dev/null
+S=$(stats)
+eq "reset, then one request: max_concurrent 1" "$(snum "$S" max_concurrent)" 1
+eq "reset, then one request: one arrival" "$(printf %s "$S" | jsget 'len(d["arrivals"])')" 1
+C -X POST "$B/_reset" >/dev/null
+C "$B/nope[1-1001]" >/dev/null
+eq "arrivals: only the last 1000 (1001 requests)" "$(stats | jsget 'len(d["arrivals"]), d["requests"]')" "(1000, 1001)"
+check_not "stats hold no ID after these" "$(stats)" "$ID_ZS"
 
 # ---- TLS -------------------------------------------------------------------
 echo "# TLS"
