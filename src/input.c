@@ -82,7 +82,8 @@ bounded_copy(const char *s, size_t len)
 }
 
 static void
-answer_locally(JuheItem *item, const char *id_problem, const char *name_problem)
+answer_locally(JuheItem *item, const char *id_problem, const char *name_problem,
+			   bool count)
 {
 	StringInfoData reason;
 
@@ -100,11 +101,12 @@ answer_locally(JuheItem *item, const char *id_problem, const char *name_problem)
 	item->answer.has_orderid = false;
 	strlcpy(item->answer.reason, reason.data, sizeof(item->answer.reason));
 	pfree(reason.data);
-	juhe_stats_add(JUHE_STAT_LOCAL_ANSWERS, 1);
+	if (count)
+		juhe_stats_add(JUHE_STAT_LOCAL_ANSWERS, 1);
 }
 
-void
-juhe_prepare_item(JuheItem *item, text *realname, text *idcard)
+static void
+prepare(JuheItem *item, text *realname, text *idcard, bool count)
 {
 	size_t		name_len = 0,
 				id_len = 0;
@@ -161,5 +163,39 @@ juhe_prepare_item(JuheItem *item, text *realname, text *idcard)
 		item->idcard = "";
 	item->name = name_st == JUHE_NAME_OK ? nname : bounded_copy(tname, name_len);
 	if (id_problem || name_problem)
-		answer_locally(item, id_problem, name_problem);
+		answer_locally(item, id_problem, name_problem, count);
+}
+
+void
+juhe_prepare_item(JuheItem *item, text *realname, text *idcard)
+{
+	prepare(item, realname, idcard, true);
+}
+
+bool
+juhe_same_identity(text *realname, text *idcard, const char *name, const char *id)
+{
+	JuheItem	other;
+
+	memset(&other, 0, sizeof(other));
+	prepare(&other, realname, idcard, false);
+	return strcmp(other.name, name) == 0 && strcmp(other.idcard, id) == 0;
+}
+
+/*
+ * masked "name, ID" for messages, in the database encoding.  Bounded:
+ * at most 65 characters of an input that is not sent are kept.
+ */
+char *
+juhe_masked_person(const JuheItem *item)
+{
+	size_t		len = strlen(item->name);
+	char	   *mname = palloc(len + 1);	/* what juhe_mask_name needs */
+	char		mid[JUHE_MASK_IDCARD_BUFSZ];
+	char	   *s;
+
+	juhe_mask_name(item->name, len, mname);
+	juhe_mask_idcard(item->idcard, strlen(item->idcard), mid);
+	s = psprintf("name \"%s\", ID \"%s\"", mname, mid);
+	return juhe_service_text(s);
 }

@@ -262,24 +262,6 @@ same_value(HeapTuple a, HeapTuple b, TupleDesc td, int att)
 	}
 }
 
-/*
- * masked "name, ID" for messages, in the database encoding.  Bounded:
- * input.c keeps at most 65 characters of an input it does not send.
- */
-static char *
-masked_person(const JuheItem *item)
-{
-	size_t		len = strlen(item->name);
-	char	   *mname = palloc(len + 1);	/* what juhe_mask_name needs */
-	char		mid[JUHE_MASK_IDCARD_BUFSZ];
-	char	   *s;
-
-	juhe_mask_name(item->name, len, mname);
-	juhe_mask_idcard(item->idcard, strlen(item->idcard), mid);
-	s = psprintf("name \"%s\", ID \"%s\"", mname, mid);
-	return juhe_service_text(s);
-}
-
 /* the columns the trigger owns, in the order of cols[] */
 static int
 owned_columns(const TriggerConfig *cfg, int *cols)
@@ -343,7 +325,48 @@ keep_old(const TriggerConfig *cfg, HeapTuple oldtuple, HeapTuple newtuple, Tuple
 	return heap_modify_tuple_by_cols(newtuple, td, n, cols, values, nulls);
 }
 
-Oid			juhe_trigger_passthrough_relid = InvalidOid;
+static JuheTriggerPermit *permit = NULL;
+
+void
+juhe_trigger_permit(JuheTriggerPermit *p)
+{
+	p->used = false;
+	permit = p;
+}
+
+void
+juhe_trigger_permit_end(void)
+{
+	permit = NULL;
+}
+
+/*
+ * Is this UPDATE the table job's write of the answer for the identity this
+ * trigger verifies?  The exact row, its name and ID columns unchanged, and
+ * they normalise to what was verified.
+ */
+static bool
+permitted(TriggerData *td, const TriggerConfig *cfg, HeapTuple newtuple, TupleDesc tupdesc)
+{
+	bool		nn,
+				in;
+	Datum		name,
+				id;
+
+	if (permit == NULL || permit->used ||
+		RelationGetRelid(td->tg_relation) != permit->relid ||
+		!ItemPointerEquals(&td->tg_trigtuple->t_self, &permit->ctid))
+		return false;
+	if (!same_value(td->tg_trigtuple, newtuple, tupdesc, cfg->name_att) ||
+		!same_value(td->tg_trigtuple, newtuple, tupdesc, cfg->idcard_att))
+		return false;
+	name = heap_getattr(newtuple, cfg->name_att, tupdesc, &nn);
+	id = heap_getattr(newtuple, cfg->idcard_att, tupdesc, &in);
+	if (nn || in)
+		return false;
+	return juhe_same_identity(DatumGetTextPP(name), DatumGetTextPP(id),
+							  permit->name, permit->idcard);
+}
 
 static Datum juhe_verify_trigger_guarded(FunctionCallInfo fcinfo);
 
@@ -401,18 +424,23 @@ juhe_verify_trigger_guarded(FunctionCallInfo fcinfo)
 				 errmsg("trigger \"%s\": juhe_verify_trigger must be fired on INSERT or UPDATE",
 						tg->tgname)));
 
-	/* juheid's table job writing the answers it got: let it through */
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) &&
-		OidIsValid(juhe_trigger_passthrough_relid) &&
-		RelationGetRelid(td->tg_relation) == juhe_trigger_passthrough_relid)
-		return PointerGetDatum(newtuple);
-
 	tupdesc = RelationGetDescr(td->tg_relation);
 	cfg = (TriggerConfig *) fcinfo->flinfo->fn_extra;
 	if (cfg == NULL || cfg->tgoid != tg->tgoid)
 	{
 		cfg = parse_config(tg, td->tg_relation, fcinfo->flinfo->fn_mcxt);
 		fcinfo->flinfo->fn_extra = cfg;
+	}
+
+	/*
+	 * juheid's table job writing the answer for this row's own identity:
+	 * the trigger records it in its columns, as if it had verified the row
+	 */
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) &&
+		permitted(td, cfg, newtuple, tupdesc))
+	{
+		permit->used = true;
+		return PointerGetDatum(record(cfg, newtuple, tupdesc, permit->answer));
 	}
 
 	/*
@@ -447,7 +475,7 @@ juhe_verify_trigger_guarded(FunctionCallInfo fcinfo)
 
 	if (!item.done)
 	{
-		char	   *who = psprintf("Trigger \"%s\", %s.", tg->tgname, masked_person(&item));
+		char	   *who = psprintf("Trigger \"%s\", %s.", tg->tgname, juhe_masked_person(&item));
 		JuheOutcome outcome;
 
 		/*
@@ -487,7 +515,7 @@ juhe_verify_trigger_guarded(FunctionCallInfo fcinfo)
 					(errcode(ERRCODE_JUHE_MISMATCH),
 					 errmsg("identity does not match: the name and the ID number do not belong together"),
 					 errdetail("Trigger \"%s\", %s, order id \"%s\".", tg->tgname,
-							   masked_person(&item),
+							   juhe_masked_person(&item),
 							   item.answer.has_orderid ? juhe_service_text(item.answer.orderid) : "")));
 	}
 	else if (item.answer.error_code != JUHE_CODE_BILLED)
@@ -498,7 +526,7 @@ juhe_verify_trigger_guarded(FunctionCallInfo fcinfo)
 					(errcode(ERRCODE_JUHE_INVALID),
 					 errmsg("identity not verified: the input is not valid"),
 					 errdetail("Trigger \"%s\", %s: %s.", tg->tgname,
-							   masked_person(&item), juhe_service_text(item.answer.reason)),
+							   juhe_masked_person(&item), juhe_service_text(item.answer.reason)),
 					 errhint("No request was sent.")));
 		if (act == ACT_REJECT)
 			ereport(ERROR,
@@ -506,7 +534,7 @@ juhe_verify_trigger_guarded(FunctionCallInfo fcinfo)
 					 errmsg("identity not verified: the service answered error %d",
 							item.answer.error_code),
 					 errdetail("Trigger \"%s\", %s: %s.", tg->tgname,
-							   masked_person(&item), juhe_service_text(item.answer.reason))));
+							   juhe_masked_person(&item), juhe_service_text(item.answer.reason))));
 	}
 	if (act == ACT_SKIP)
 		return PointerGetDatum(NULL);
