@@ -29,7 +29,11 @@ cp test/t/*.pl test/t/*.pm "$WORK/test/t/"
 cp test/mock_juhe.py "$WORK/test/"
 cp -r test/released "$WORK/test/"
 cp test/keys/* "$WORK/test/keys/"
-cc -shared -fPIC -O2 -Wall -Werror -o "$WORK/hang_dns.so" test/preload/hang_dns.c -ldl || {
+# test-only helpers: a resolver that never answers for one host name, a
+# disk that fills up on demand, and a writer of ledger records
+{ cc -shared -fPIC -O2 -Wall -Werror -o "$WORK/hang_dns.so" test/preload/hang_dns.c -ldl &&
+	cc -shared -fPIC -O2 -Wall -Werror -o "$WORK/fail_writes.so" test/preload/fail_writes.c -ldl &&
+	cc -O2 -Wall -Wextra -Werror -o "$WORK/ledger_gen" test/tools/ledger_gen.c; } || {
 	echo "0 passed, 1 failed"
 	exit 1
 }
@@ -44,7 +48,8 @@ fi
 (cd "$WORK" && "${as_pg[@]}" env PATH="$BINDIR:$PATH" \
 	PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
 	TESTDIR="$WORK/tmp" TESTDATADIR="$WORK/tmp/data" TESTLOGDIR="$WORK/tmp/log" \
-	JUHEID_HANG_DNS_SO="$WORK/hang_dns.so" JUHEID_GATEWAY="${JUHEID_GATEWAY:-on}" \
+	JUHEID_HANG_DNS_SO="$WORK/hang_dns.so" JUHEID_FAIL_WRITES_SO="$WORK/fail_writes.so" \
+	JUHEID_LEDGER_GEN="$WORK/ledger_gen" JUHEID_GATEWAY="${JUHEID_GATEWAY:-on}" \
 	PG_TEST_NOCLEAN= \
 	prove -v -I "$PERLDIR" -I test/t ${TAP_TESTS:-test/t/*.pl}) >"$WORK/prove.out" 2>&1
 rc=$?

@@ -17,16 +17,19 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
 our @EXPORT = qw(start_mock mock_stats mock_reset juheid_node elapsed_since
-  mock_url hang_dns_url blackhole_url start_call);
+  mock_url hang_dns_url blackhole_url start_call mock_json ledger_gen peak_rss_kb);
 
 our $KEY = 'testkey0123456789abcdef0123456789';
 our $OPENID = 'JHtestOpenId0001';
 my $HERE = dirname(__FILE__);
 my ($mock_pid, $mock_port, $blackhole_port);
 
-# start the mock once per test file
+# start the mock once per test file (slow_seconds: how long its slow magic
+# IDs wait, 30 unless given)
 sub start_mock
 {
+	my (%opts) = @_;
+	my $slow = $opts{slow_seconds} // 30;
 	my $dir = PostgreSQL::Test::Utils::tempdir_short();
 	$mock_pid = fork();
 	die "fork: $!" unless defined $mock_pid;
@@ -37,7 +40,7 @@ sub start_mock
 		exec('/usr/bin/python3', "$HERE/../mock_juhe.py", '--port', '0',
 			'--port-file', "$dir/mock.port", '--blackhole-port-file',
 			"$dir/mock.blackhole", '--key', $KEY, '--openid', $OPENID,
-			'--slow-seconds', '30', '--quiet')
+			'--slow-seconds', $slow, '--quiet')
 		  or die "exec: $!";
 	}
 	for (1 .. 100)
@@ -66,12 +69,19 @@ sub mock_url { return "http://127.0.0.1:$mock_port"; }
 sub hang_dns_url { return "http://hang.juheid.test:$mock_port"; }
 sub blackhole_url { return "http://127.0.0.1:$blackhole_port"; }
 
+# the mock's /_stats as text (JSON)
+sub mock_json
+{
+	return `curl -s --noproxy '*' http://127.0.0.1:$mock_port/_stats`;
+}
+
 # the mock's counters, as a hash (requests, billed, connections)
 sub mock_stats
 {
 	my $json = `curl -s --noproxy '*' http://127.0.0.1:$mock_port/_stats`;
 	my %s;
-	$s{$1} = $2 while $json =~ /"(requests|billed|connections)":(\d+)/g;
+	$s{$1} = $2 while $json =~ /"(requests|billed|connections|max_concurrent)":(\d+)/g;
+	$s{arrivals} = [ split /,\s*/, $1 ] if $json =~ /"arrivals":\s*\[([^\]]*)\]/;
 	return \%s;
 }
 
@@ -102,8 +112,10 @@ log_statement = none
 juhe.gateway = @{[ $ENV{JUHEID_GATEWAY} // 'on' ]}
 } . ($extra_conf // ''));
 	{
-		# the resolver shim: hang.juheid.test never resolves
-		local $ENV{LD_PRELOAD} = $ENV{JUHEID_HANG_DNS_SO} if $ENV{JUHEID_HANG_DNS_SO};
+		# the resolver shim: hang.juheid.test never resolves (a test may
+		# add shims of its own through LD_PRELOAD)
+		local $ENV{LD_PRELOAD} = $ENV{LD_PRELOAD} // $ENV{JUHEID_HANG_DNS_SO}
+		  if $ENV{LD_PRELOAD} || $ENV{JUHEID_HANG_DNS_SO};
 		$node->start;
 	}
 	$node->safe_psql('postgres', 'CREATE EXTENSION juheid');
@@ -121,6 +133,22 @@ sub start_call
 		[ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c', $sql ],
 		'>', \$out, '2>', \$err);
 	return ($h, \$out, \$err);
+}
+
+# append records to a ledger file with test/tools/ledger_gen (see there)
+sub ledger_gen
+{
+	my (@args) = @_;
+	system($ENV{JUHEID_LEDGER_GEN}, @args) == 0 or die "ledger_gen @args failed";
+	return;
+}
+
+# the peak resident memory (VmHWM, kB) of a process so far
+sub peak_rss_kb
+{
+	my ($pid) = @_;
+	my $status = PostgreSQL::Test::Utils::slurp_file("/proc/$pid/status");
+	return $status =~ /VmHWM:\s+(\d+)/ ? $1 : -1;
 }
 
 sub elapsed_since
