@@ -471,11 +471,16 @@ restore_file(bool may_create)
 		return true;
 
 	replaced = stat(JUHE_LEDGER_FILE, &pst) == 0;
-	if (ledger_fd < 0 && !may_create)
+	if (ledger_fd < 0)
 	{
-		if (!replaced)
+		/* nothing open to restore from: open what is there, or make one */
+		if (replaced)
+			return open_for_append() >= 0;
+		if (!may_create)
+		{
 			errno = ENOENT;
-		return replaced && open_for_append() >= 0;
+			return false;
+		}
 	}
 
 	out = BasicOpenFilePerm(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY, pg_file_create_mode);
@@ -579,15 +584,54 @@ drain_pending(void)
 	}
 }
 
+/*
+ * A process that never had the file open finds it missing: the gateway
+ * worker (which keeps it open) restores it within a second; wait for that,
+ * at most LEDGER_WAIT_MS, without the lock.
+ */
+#define LEDGER_WAIT_MS 2500
+
+static void
+wait_for_restore(void)
+{
+	struct stat st;
+
+	for (int waited = 0; waited < LEDGER_WAIT_MS; waited += 50)
+	{
+		if (stat(JUHE_LEDGER_FILE, &st) == 0)
+			return;
+		pg_usleep(50 * 1000L);
+		if (IsUnderPostmaster)
+			CHECK_FOR_INTERRUPTS();
+	}
+}
+
+static JuheLedgerWrite append_once(JuheLedgerRecord *copy, bool keep);
+
 JuheLedgerWrite
 juhe_ledger_append(const JuheLedgerRecord *rec, bool keep)
 {
 	JuheLedgerRecord copy = *rec;
+	JuheLedgerWrite w;
+
+	seal(&copy);
+	w = append_once(&copy, keep);
+	if (w != JUHE_LEDGER_WRITTEN && errno == ENOENT && ledger_fd < 0 && ledger_lock != NULL)
+	{
+		wait_for_restore();
+		w = append_once(&copy, keep);
+	}
+	return w;
+}
+
+static JuheLedgerWrite
+append_once(JuheLedgerRecord *copy_in, bool keep)
+{
+	JuheLedgerRecord copy = *copy_in;
 	bool		locked;
 	bool		written;
 	int			save;
 
-	seal(&copy);
 	/* the quick way: nothing kept, the file in place */
 	if (ledger_shared == NULL || pg_atomic_read_u32(&ledger_shared->npending) == 0)
 	{
