@@ -661,10 +661,15 @@ juhe_gateway_main(Datum arg)
 		}
 		pg_atomic_write_u64(&gw->heartbeat, (uint64) GetCurrentTimestamp());
 		gw_pickup();
-		/* waits on curl's sockets and our latch (and a start's turn) */
-		juhe_http_step(gw_rate_wait_ms);
+		/*
+		 * waits on curl's sockets and our latch (and a start's turn); not
+		 * while a prune has slices left
+		 */
+		juhe_http_step(juhe_ledger_pruning() ? 0 : gw_rate_wait_ms);
 		juhe_http_collect(gw_done, NULL);
 		gw_expire_queued();
+		if (juhe_ledger_pruning())
+			(void) juhe_ledger_prune_step();
 
 		now = GetCurrentTimestamp();
 		if (now - last_sweep >= USECS_PER_SEC)
@@ -679,9 +684,9 @@ juhe_gateway_main(Datum arg)
 			}
 			/* results kept while the file could not be written; the file */
 			juhe_account_maintain();
-			if (prune_now || now - last_prune >= USECS_PER_HOUR)
+			if ((prune_now || now - last_prune >= USECS_PER_HOUR) && !juhe_ledger_pruning())
 			{
-				(void) juhe_ledger_prune(prune_now);
+				(void) juhe_ledger_prune_begin(prune_now);
 				last_prune = now;
 				prune_now = false;
 			}

@@ -1057,115 +1057,297 @@ done:
 
 /* ---------------------------------------------------------------- prune */
 
-int64
-juhe_ledger_prune(bool force)
+/*
+ * Pruning while the server runs, in slices, so the gateway worker goes on
+ * serving requests between them: scan the file as it ended when the prune
+ * began (which "sent" records are still open, what is old), copy what stays
+ * into a new file, then, locked against appends, copy what was appended
+ * meanwhile and put the new file in place.
+ */
+#define PRUNE_SLICE		1024	/* records per slice (384 kB) */
+
+typedef enum PrunePhase
 {
-	TimestampTz now = GetCurrentTimestamp();
+	PRUNE_IDLE,
+	PRUNE_SCAN,
+	PRUNE_COPY,
+	PRUNE_TAIL					/* what was appended during the copy */
+} PrunePhase;
+
+/* the tail left for the locked step is at most this */
+#define PRUNE_TAIL_LOCKED	(64 * 1024)
+
+static struct
+{
+	PrunePhase	phase;
+	MemoryContext cxt;
+	int			fd;				/* the file as it was */
+	off_t		end;			/* where it ended then */
+	uint32		gen;
 	TimestampTz cutoff;
-	TimestampTz oldest = 0;
-	const char *tmp = JUHE_LEDGER_FILE ".tmp";
-	MemoryContext cxt,
-				old;
 	HTAB	   *open;
 	LedgerReader rd;
-	JuheLedgerRecord rec;
-	int64		pruned = 0;
-	int			fd,
-				out = -1;
-	uint32		gen;
-	off_t		snapshot_end;
+	LedgerWriter wr;
+	int			out;
+	int64		pruned;
+	TimestampTz oldest;
+}			prune;
+
+#define PRUNE_TMP JUHE_LEDGER_FILE ".tmp"
+
+static void
+prune_end(bool keep_tmp)
+{
+	if (prune.rd.buf)
+		reader_close(&prune.rd);
+	if (prune.wr.buf)
+		(void) writer_close(&prune.wr);
+	if (prune.out >= 0)
+		close(prune.out);
+	if (!keep_tmp)
+		unlink(PRUNE_TMP);
+	if (prune.fd >= 0)
+		close(prune.fd);
+	if (prune.cxt)
+		MemoryContextDelete(prune.cxt);
+	memset(&prune, 0, sizeof(prune));
+	prune.fd = prune.out = -1;
+	prune.phase = PRUNE_IDLE;
+}
+
+bool
+juhe_ledger_prune_begin(bool force)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz oldest;
 	struct stat st;
 	bool		ok;
-	TimestampTz locked_at;
-	double		locked_ms = 0;
 
-	if (juhe_ledger_retention_days <= 0 || ledger_shared == NULL)
-		return 0;
-	cutoff = now - (TimestampTz) juhe_ledger_retention_days * USECS_PER_DAY;
+	if (prune.phase != PRUNE_IDLE || juhe_ledger_retention_days <= 0 || ledger_shared == NULL)
+		return false;
+	prune.fd = prune.out = -1;
+	prune.cutoff = now - (TimestampTz) juhe_ledger_retention_days * USECS_PER_DAY;
 	LWLockAcquire(ledger_lock, LW_SHARED);
 	oldest = ledger_shared->oldest_at;
 	LWLockRelease(ledger_lock);
-	if (!force && oldest >= cutoff)
-		return 0;				/* nothing old enough */
+	if (!force && oldest >= prune.cutoff)
+		return false;			/* nothing old enough */
 
 	/* where the file ends now: appends are whole records under the lock */
 	LWLockAcquire(ledger_lock, LW_EXCLUSIVE);
-	gen = pg_atomic_read_u32(&ledger_shared->generation);
-	fd = BasicOpenFile(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY);
-	ok = fd >= 0 && fstat(fd, &st) == 0;
-	snapshot_end = ok ? st.st_size : 0;
+	prune.gen = pg_atomic_read_u32(&ledger_shared->generation);
+	prune.fd = BasicOpenFile(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY);
+	ok = prune.fd >= 0 && fstat(prune.fd, &st) == 0;
+	prune.end = ok ? st.st_size : 0;
 	LWLockRelease(ledger_lock);
 	if (!ok)
 	{
-		if (fd >= 0)
-			close(fd);
-		return 0;
+		prune_end(false);
+		return false;
 	}
-
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "juheid ledger prune",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-
-	/* the copy, while everybody appends */
-	open = open_requests(cxt, sizeof(uint64));
-	oldest = 0;
-	reader_open(&rd, fd, snapshot_end);
-	while (reader_next(&rd, &rec))
+	prune.cxt = AllocSetContextCreate(TopMemoryContext, "juheid ledger prune",
+									  ALLOCSET_DEFAULT_SIZES);
+	prune.open = open_requests(prune.cxt, sizeof(uint64));
 	{
-		if (track_open(open, &rec, false))
-			continue;
-		if (rec.at < cutoff)
-			pruned++;
-		else if (oldest == 0 || rec.at < oldest)
-			oldest = rec.at;
-	}
-	reader_close(&rd);
-	ok = copy_compacted(fd, snapshot_end, tmp, cutoff, open, &out);
+		MemoryContext old = MemoryContextSwitchTo(prune.cxt);
 
-	/* locked out: what was appended meanwhile, then the new file in place */
+		reader_open(&prune.rd, prune.fd, prune.end);
+		MemoryContextSwitchTo(old);
+	}
+	prune.phase = PRUNE_SCAN;
+	return true;
+}
+
+/* lock appends out: the records appended meanwhile, then the new file */
+static void
+prune_finish(void)
+{
+	LedgerReader rd;
+	JuheLedgerRecord rec;
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz locked_at;
+	double		locked_ms;
+	bool		ok;
+	int64		pruned = prune.pruned;
+
+	/*
+	 * On disk before appends are locked out, also with fsync = off: a file
+	 * that replaces another by rename is written out by the rename itself
+	 * (ext4), which would make the appends wait for it.
+	 */
+	ok = writer_close(&prune.wr) && fdatasync(prune.out) == 0 && pg_fsync(prune.out) == 0;
 	LWLockAcquire(ledger_lock, LW_EXCLUSIVE);
 	locked_at = GetCurrentTimestamp();
-	if (ok && pg_atomic_read_u32(&ledger_shared->generation) != gen)
+	if (ok && pg_atomic_read_u32(&ledger_shared->generation) != prune.gen)
 		ok = false;				/* restored meanwhile: try again later */
 	if (ok)
 	{
 		LedgerWriter wr;
 
-		writer_open(&wr, out);
-		reader_open(&rd, fd, -1);
-		rd.base = snapshot_end;
+		writer_open(&wr, prune.out);
+		reader_open(&rd, prune.fd, -1);
+		rd.base = prune.end;
 		while (reader_next(&rd, &rec))
 		{
 			writer_put(&wr, &rec);
-			if (rec.fate != JUHE_FATE_SENT && (oldest == 0 || rec.at < oldest))
-				oldest = rec.at;
+			if (rec.fate != JUHE_FATE_SENT && (prune.oldest == 0 || rec.at < prune.oldest))
+				prune.oldest = rec.at;
 		}
 		reader_close(&rd);
 		ok = writer_close(&wr);
 	}
-	if (out >= 0)
-		close(out);
-	if (ok && durable_rename(tmp, JUHE_LEDGER_FILE, LOG) == 0)
+	close(prune.out);
+	prune.out = -1;
+	if (ok && durable_rename(PRUNE_TMP, JUHE_LEDGER_FILE, LOG) == 0)
 	{
 		pg_atomic_fetch_add_u32(&ledger_shared->generation, 1);
-		ledger_shared->oldest_at = oldest ? oldest : now;
+		ledger_shared->oldest_at = prune.oldest ? prune.oldest : now;
 	}
 	else
 	{
-		unlink(tmp);
+		unlink(PRUNE_TMP);
 		pruned = 0;
 	}
 	locked_ms = (double) (GetCurrentTimestamp() - locked_at) / 1000.0;
 	LWLockRelease(ledger_lock);
-	close(fd);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
+	prune_end(true);
 	if (pruned > 0)
 		ereport(LOG,
 				(errmsg("juheid: removed %lld results older than juhe.ledger_retention_days (%d) from the ledger",
 						(long long) pruned, juhe_ledger_retention_days),
 				 errdetail("Appends waited for the rewrite at most %.1f ms.", locked_ms)));
-	return pruned;
+}
+
+static bool prune_tail_step(void);
+
+bool
+juhe_ledger_prune_step(void)
+{
+	JuheLedgerRecord rec;
+	MemoryContext old;
+	int			n = 0;
+
+	if (prune.phase == PRUNE_IDLE)
+		return false;
+	if (prune.phase == PRUNE_TAIL)
+		return prune_tail_step();
+	old = MemoryContextSwitchTo(prune.cxt);
+	if (prune.phase == PRUNE_SCAN)
+	{
+		while (n++ < PRUNE_SLICE && reader_next(&prune.rd, &rec))
+		{
+			if (track_open(prune.open, &rec, false))
+				continue;
+			if (rec.at < prune.cutoff)
+				prune.pruned++;
+			else if (prune.oldest == 0 || rec.at < prune.oldest)
+				prune.oldest = rec.at;
+		}
+		if (n > PRUNE_SLICE)
+		{
+			MemoryContextSwitchTo(old);
+			return true;		/* more to scan */
+		}
+		reader_close(&prune.rd);
+		if (prune.pruned == 0)
+		{
+			MemoryContextSwitchTo(old);
+			prune_end(false);	/* nothing to remove after all */
+			return false;
+		}
+		prune.out = BasicOpenFilePerm(PRUNE_TMP, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY,
+									  pg_file_create_mode);
+		if (prune.out < 0)
+		{
+			MemoryContextSwitchTo(old);
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("juheid: could not create file \"%s\": %m", PRUNE_TMP)));
+			prune_end(false);
+			return false;
+		}
+		writer_open(&prune.wr, prune.out);
+		reader_open(&prune.rd, prune.fd, prune.end);
+		prune.phase = PRUNE_COPY;
+		MemoryContextSwitchTo(old);
+		return true;
+	}
+
+	/* PRUNE_COPY */
+	while (n++ < PRUNE_SLICE && !prune.wr.failed && reader_next(&prune.rd, &rec))
+	{
+		if (rec.fate == JUHE_FATE_SENT)
+		{
+			if (hash_search(prune.open, &rec.id, HASH_FIND, NULL) == NULL)
+				continue;
+		}
+		else if (rec.at < prune.cutoff)
+			continue;
+		writer_put(&prune.wr, &rec);
+	}
+	if (prune.wr.failed)
+	{
+		MemoryContextSwitchTo(old);
+		errno = prune.wr.save_errno;
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("juheid: could not write file \"%s\": %m", PRUNE_TMP)));
+		prune_end(false);
+		return false;
+	}
+	if (n > PRUNE_SLICE)
+	{
+		/*
+		 * to disk slice by slice (also with fsync = off), so that no
+		 * later step writes out the whole file at once
+		 */
+		writer_flush(&prune.wr);
+		(void) fdatasync(prune.out);
+		MemoryContextSwitchTo(old);
+		return true;
+	}
+	reader_close(&prune.rd);
+	prune.phase = PRUNE_TAIL;
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/*
+ * Unlocked, what was appended since: whole records only (one being
+ * written is left for the next round); once what is left is small, the
+ * locked finish.
+ */
+static bool
+prune_tail_step(void)
+{
+	struct stat st;
+	LedgerReader rd;
+	JuheLedgerRecord rec;
+	MemoryContext old;
+
+	if (fstat(prune.fd, &st) != 0 || st.st_size - prune.end <= PRUNE_TAIL_LOCKED)
+	{
+		prune_finish();
+		return false;
+	}
+	old = MemoryContextSwitchTo(prune.cxt);
+	reader_open(&rd, prune.fd, st.st_size);
+	rd.base = prune.end;
+	while (reader_next(&rd, &rec))
+		writer_put(&prune.wr, &rec);
+	if (rd.valid_end > prune.end)
+		prune.end = rd.valid_end;
+	reader_close(&rd);
+	writer_flush(&prune.wr);
+	(void) fdatasync(prune.out);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+bool
+juhe_ledger_pruning(void)
+{
+	return prune.phase != PRUNE_IDLE;
 }
 
 /* ---------------------------------------------------------------- SQL */

@@ -122,10 +122,14 @@ extern void juhe_ledger_shutdown(void);
 /*
  * While the server runs (the gateway worker, hourly and on reload): drop
  * results older than juhe.ledger_retention_days and "sent" records that
- * have their result.  Without force, only when the oldest result known
- * is past the limit.  Returns the number of results removed.  The ledger
- * is locked against appends only for the records appended meanwhile.
+ * have their result, a slice at a time so the worker goes on serving
+ * requests.  juhe_ledger_prune_begin() starts it (without force, only when
+ * the oldest result known is past the limit; false: nothing to do), then
+ * juhe_ledger_prune_step() until it returns false.  Appends are locked out
+ * only to copy the records appended meanwhile and to put the file in place.
  */
-extern int64 juhe_ledger_prune(bool force);
+extern bool juhe_ledger_prune_begin(bool force);
+extern bool juhe_ledger_prune_step(void);
+extern bool juhe_ledger_pruning(void);
 
 #endif							/* JUHEID_LEDGER_H */
