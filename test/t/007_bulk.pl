@@ -128,5 +128,33 @@ SELECT pg_sleep(1)});
 my $kb = peak_kb(1000);
 ok($kb > 0 && $kb < 32_000, "private memory while 100,000 rows are verified in batches of 1000: at most ${kb} kB");
 
+# ------------------------------------------------------------------
+# 4. Jobs whose backend is terminated leave no entry behind in
+# juhe_progress: 40 of them (more than its 32 places), then a live one is
+# listed
+q1(q{
+CREATE TABLE slowjob (realname text, idcard text, v juhe_result);
+INSERT INTO slowjob SELECT '测' || chr(19968 + g), '110101200001012016' FROM generate_series(1, 8) g});
+for my $round (1 .. 5)
+{
+	my @jobs = map {
+		[ start_call($node, "doomed$_", q{CALL juhe_verify_table('slowjob', 'realname', 'idcard', 'v', batch_size => 1)}) ]
+	} 1 .. 8;
+	$node->poll_query_until('postgres', q{SELECT count(*) = 8 FROM juhe_progress p
+		JOIN pg_stat_activity a USING (pid) WHERE a.application_name LIKE 'doomed%'})
+	  or die "round $round: the jobs are not listed";
+	q1(q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'doomed%'});
+	$_->[0]->finish for @jobs;
+	$node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name LIKE 'doomed%'})
+	  or die 'terminated backends stayed';
+}
+is(q1(q{SELECT count(*) FROM juhe_progress}), '0', '40 terminated jobs: none listed any more');
+my ($live) = start_call($node, 'live', q{CALL juhe_verify_table('slowjob', 'realname', 'idcard', 'v', batch_size => 1)});
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM juhe_progress p
+		JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'live'}),
+	'a running job is listed');
+q1(q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'live'});
+$live->finish;
+
 $node->stop;
 done_testing();
