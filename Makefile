@@ -1,5 +1,7 @@
-# juheid: PGXS build.  `make && make install`, then `make installcheck`
-# against a running cluster (test/run-tests.sh sets one up with the mock).
+# juheid: PGXS build.  `make && make install`; then `bash test/suites.sh`
+# runs the pg_regress suites in a throw-away cluster with the mock (the
+# suites need its settings: test/harness.sh), and `make prove_installcheck`
+# the TAP tests (test/t), as a user PostgreSQL runs as.
 
 EXTENSION = juheid
 MODULE_big = juheid
@@ -26,6 +28,8 @@ OBJS = \
 	src/ledger.o \
 	src/rate.o \
 	src/stats.o \
+	src/counters.o \
+	src/preload.o \
 	src/trigger.o \
 	src/batch.o \
 	src/table_job.o \
@@ -42,6 +46,17 @@ JUHE_HEADERS = $(wildcard src/*.h)
 REGRESS = --schedule=test/schedule
 REGRESS_OPTS = --inputdir=. --load-extension=juheid
 
+# TAP tests (test/t/*.pl, PostgreSQL::Test::Cluster): `make
+# prove_installcheck`, or with the suites in `make installcheck`; each test
+# starts its own cluster and mock.  The harness runs `make installcheck
+# TAP_TESTS=` for the suites alone.  test/tap.sh runs them as root too.
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+# test-only helpers the TAP tests load: a resolver that never answers for
+# one host name, a disk that fills up on demand, a writer of ledger records
+TEST_BIN = test/bin
+TEST_TOOLS = $(TEST_BIN)/hang_dns.so $(TEST_BIN)/fail_writes.so $(TEST_BIN)/ledger_gen
+
 PG_CONFIG ?= pg_config
 PKG_CONFIG ?= pkg-config
 DEPS = libcurl json-c libcrypto
@@ -54,13 +69,34 @@ PG_CPPFLAGS += -Werror
 endif
 SHLIB_LINK = $(shell $(PKG_CONFIG) --libs $(DEPS))
 
-EXTRA_CLEAN = test/unit/*.bin test/fuzz/*.bin juheid-*.zip
+EXTRA_CLEAN = test/unit/*.bin test/fuzz/*.bin juheid-*.zip $(TEST_BIN)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# after Makefile.global, which empties it
+PROVE_FLAGS = -I test/t
+
 # PGXS does not track headers: rebuild every object when one changes
 $(OBJS): $(JUHE_HEADERS)
+
+$(TEST_BIN)/%.so: test/preload/%.c
+	@mkdir -p $(TEST_BIN)
+	$(CC) -shared -fPIC -O2 -Wall -Werror -o $@ $< -ldl
+
+$(TEST_BIN)/ledger_gen: test/tools/ledger_gen.c
+	@mkdir -p $(TEST_BIN)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+.PHONY: prove_installcheck
+installcheck prove_installcheck: export JUHEID_HANG_DNS_SO = $(CURDIR)/$(TEST_BIN)/hang_dns.so
+installcheck prove_installcheck: export JUHEID_FAIL_WRITES_SO = $(CURDIR)/$(TEST_BIN)/fail_writes.so
+installcheck prove_installcheck: export JUHEID_LEDGER_GEN = $(CURDIR)/$(TEST_BIN)/ledger_gen
+ifdef TAP_TESTS
+installcheck: $(TEST_TOOLS)
+endif
+prove_installcheck: $(TEST_TOOLS)
+	$(prove_installcheck)
 
 # the PGXN release archive of the committed tree: juheid-X.Y.Z.zip
 DISTVERSION = $(shell sed -n 's/^   "version": "\(.*\)",/\1/p' META.json | head -n 1)

@@ -27,7 +27,6 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "replication/message.h"
-#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "fmgr.h"
@@ -39,7 +38,6 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -49,11 +47,11 @@
 #include "compat.h"
 #include "encoding.h"
 #include "ledger.h"
+#include "preload.h"
 #include "rate.h"
 #include "response.h"
 #include "result.h"
 #include "stats.h"
-#include "table_job.h"
 #include "transport.h"
 
 PG_FUNCTION_INFO_V1(juhe_billing_rows);
@@ -76,8 +74,6 @@ typedef struct AccountShared
 } AccountShared;
 
 static AccountShared *account_shm = NULL;
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* this backend's current run (see juhe_account_track) */
 static JuheHttp *track_http = NULL;
@@ -146,12 +142,6 @@ day_in(TimestampTz ts, pg_tz *tz)
 	if (tz == NULL || timestamp2tm(ts, &tzoff, &tm, &fsec, NULL, tz) != 0)
 		return 0;
 	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
-}
-
-int32
-juhe_billing_day(TimestampTz ts)
-{
-	return day_in(ts, billing_tz());
 }
 
 /* the first quarter hour of a billing day (local midnight) in tz */
@@ -276,55 +266,20 @@ juhe_account_check_timezone(void)
 
 /* ---------------------------------------------------------------- shmem */
 
-static void
-account_shmem_request(void)
+Size
+juhe_account_shmem_size(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(AccountShared)));
-	RequestAddinShmemSpace(juhe_stats_shmem_size());
-	RequestAddinShmemSpace(juhe_jobs_shmem_size());
-	RequestAddinShmemSpace(juhe_ledger_shmem_size());
-	RequestAddinShmemSpace(juhe_rate_shmem_size());
-	RequestNamedLWLockTranche("juheid", 2);	/* statistics, ledger */
+	return MAXALIGN(sizeof(AccountShared));
 }
 
-static void
-account_shmem_shutdown(int code, Datum arg)
-{
-	/* what the ledger keeps in memory goes to the file, or to the log */
-	juhe_ledger_shutdown();
-	/* a crash (code != 0) leaves no statistics file: lost, not corrupted */
-	if (code == 0)
-		juhe_stats_save();
-}
-
-/* the start's count of a billed request, into the quarter hours */
-static void
-count_at_start(TimestampTz at, void *arg)
-{
-	count_billed(at);
-}
-
-static void
-account_shmem_startup(void)
+void
+juhe_account_shmem_init(void)
 {
 	bool		found;
-	LWLockPadded *locks;
 
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	account_shm = ShmemInitStruct("juheid accounting", sizeof(AccountShared), &found);
-	locks = GetNamedLWLockTranche("juheid");
-	juhe_stats_shmem_init(&locks[0].lock);
-	juhe_jobs_shmem_init();
-	juhe_rate_shmem_init();
 	if (!found)
 	{
-		JuheLedgerSummary sum;
-		Today		t;
-
 		memset(account_shm, 0, offsetof(AccountShared, next_id));
 		SpinLockInit(&account_shm->mutex);
 		strlcpy(account_shm->tz, juhe_billing_timezone ? juhe_billing_timezone : "Asia/Shanghai",
@@ -332,58 +287,25 @@ account_shmem_startup(void)
 		pg_atomic_init_u32(&account_shm->tz_gen, 1);
 		for (int i = 0; i < NQUARTERS; i++)
 			account_shm->quarter_of[i] = PG_INT64_MIN;
-		/* before anyone appends: no lock is taken at start */
-		juhe_ledger_startup(&sum, count_at_start, NULL);
-		juhe_ledger_shmem_init(&locks[1].lock, &sum);
-		t = today_now(GetCurrentTimestamp());
-		account_shm->day = t.day;
-		account_shm->billed_today = billed_since(t.first_quarter);
-		account_shm->in_flight = 0;
-		pg_atomic_init_u64(&account_shm->next_id, sum.max_id + 1);
-		juhe_stats_load();
+		pg_atomic_init_u64(&account_shm->next_id, 1);
 	}
-	else
-		juhe_ledger_shmem_init(&locks[1].lock, NULL);
-	LWLockRelease(AddinShmemInitLock);
-	if (!IsUnderPostmaster)
-		on_shmem_exit(account_shmem_shutdown, (Datum) 0);
 }
 
 void
-juhe_account_register(void)
+juhe_account_count_at_start(TimestampTz at, void *arg)
 {
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = account_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = account_shmem_startup;
-}
-
-bool
-juhe_account_ready(void)
-{
-	return account_shm != NULL;
+	count_billed(at);
 }
 
 void
-juhe_account_require(void)
+juhe_account_start_day(const JuheLedgerSummary *sum)
 {
-	if (account_shm == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("juheid must be loaded via shared_preload_libraries"),
-				 errdetail("Without it there is no ledger of billed answers, no spending limit and no cluster statistics, so juheid sends nothing."),
-				 errhint("Add juheid to shared_preload_libraries in postgresql.conf and restart the server.")));
-}
+	Today		t = today_now(GetCurrentTimestamp());
 
-void
-juhe_account_require_reader(const char *what)
-{
-	juhe_account_require();
-	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to read %s", what),
-				 errhint("Only superusers and members of pg_read_all_stats may read juheid's statistics and ledger.")));
+	account_shm->day = t.day;
+	account_shm->billed_today = billed_since(t.first_quarter);
+	account_shm->in_flight = 0;
+	pg_atomic_write_u64(&account_shm->next_id, sum->max_id + 1);
 }
 
 void
@@ -465,7 +387,7 @@ juhe_account_open(JuheHttp *h, JuheVia via, JuheMode mode)
 	bool		capped = false;
 	JuheLedgerRecord rec;
 
-	juhe_account_require();
+	juhe_require_preloaded();
 	Assert(h->tag != NULL);
 
 	if (stmt != stmt_started)
@@ -681,7 +603,7 @@ juhe_billing_rows(PG_FUNCTION_ARGS)
 	Today		t;
 	char		tz[TZ_NAME_LEN];
 
-	juhe_account_require();
+	juhe_require_preloaded();
 	t = today_now(GetCurrentTimestamp());
 	SpinLockAcquire(&account_shm->mutex);
 	roll_day(&t);

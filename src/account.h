@@ -26,53 +26,20 @@
 #include "datatype/timestamp.h"
 
 #include "guc.h"
+#include "ledger.h"
+#include "tag.h"
 
 struct JuheHttp;
 
-/* which entry point a request came from */
-typedef enum JuheVia
-{
-	JUHE_VIA_FUNCTION = 1,		/* juhe_verify() */
-	JUHE_VIA_TRIGGER,			/* juhe_verify_trigger() */
-	JUHE_VIA_BULK				/* batch entry points */
-} JuheVia;
+/* the module startup (juheid.c) */
+extern Size juhe_account_shmem_size(void);
+extern void juhe_account_shmem_init(void);
 
-#define JUHE_TAG_NAME_LEN 64
+/* the start: a billed request found in the ledger, for the daily count */
+extern void juhe_account_count_at_start(TimestampTz at, void *arg);
 
-/* who sent a request, carried with it (also into the gateway's slot) */
-typedef struct JuheTag
-{
-	uint64		id;				/* ledger id; 0 once settled */
-	TimestampTz sent_at;
-	uint64		xid;			/* FullTransactionId of the caller's
-								 * (sub)transaction; 0 if none */
-	Oid			dbid;
-	Oid			roleid;
-	int32		pid;
-	uint8		via;			/* JuheVia */
-	uint8		mode;			/* JuheMode */
-	char		datname[JUHE_TAG_NAME_LEN];
-	char		rolname[JUHE_TAG_NAME_LEN];
-} JuheTag;
-
-/* how a request ended, for the ledger */
-typedef enum JuheFate
-{
-	JUHE_FATE_SENT = 1,			/* ledger only: opened, not settled yet */
-	JUHE_FATE_BILLED,			/* error_code 0 */
-	JUHE_FATE_IN_DOUBT,			/* sent, no usable answer: may be billed */
-	JUHE_FATE_NOT_BILLED		/* never sent, turned away, or a service error */
-} JuheFate;
-
-/* in _PG_init while preloading: shared memory for ledger, counters, caps */
-extern void juhe_account_register(void);
-
-/* loaded by shared_preload_libraries (else nothing may be sent) */
-extern bool juhe_account_ready(void);
-extern void juhe_account_require(void);
-
-/* ... and the caller may read what it costs (superuser, pg_read_all_stats) */
-extern void juhe_account_require_reader(const char *what);
+/* ... and once the ledger is read: today's count, the next ledger id */
+extern void juhe_account_start_day(const JuheLedgerSummary *sum);
 
 /* whether a request may go out */
 typedef enum JuheOpenResult
@@ -127,9 +94,6 @@ extern JuheRecorded juhe_account_give_up(JuheTag *tag, bool maybe_sent);
 extern void juhe_account_track(struct JuheHttp *http, int n);
 extern void juhe_account_abandon_run(void);
 extern void juhe_account_untrack(void);
-
-/* the billing day (a Julian day in the cluster's billing time zone) of ts */
-extern int32 juhe_billing_day(TimestampTz ts);
 
 /*
  * The gateway worker, at its start and after every reload: if

@@ -63,13 +63,13 @@
 
 #include "account.h"
 #include "compat.h"
+#include "counters.h"
 #include "encoding.h"
 #include "gateway.h"
 #include "guc.h"
 #include "ledger.h"
 #include "rate.h"
 #include "response.h"
-#include "stats.h"
 
 #define JUHE_GW_SLOTS		64
 #define GW_URL_MAX			1024
@@ -83,9 +83,6 @@
 #define GW_QUEUE_GRACE_MS	200		/* lets libcurl's own connect timeout
 									 * speak first for a transfer that is
 									 * connecting rather than queued */
-
-bool		juhe_gateway = true;
-int			juhe_gateway_connections = 8;
 
 typedef enum GwState
 {
@@ -141,27 +138,20 @@ typedef struct GwShared
 } GwShared;
 
 static GwShared *gw = NULL;
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* ---------------------------------------------------------------- shmem */
 
-static void
-gw_shmem_request(void)
+Size
+juhe_gateway_shmem_size(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(GwShared)));
+	return MAXALIGN(sizeof(GwShared));
 }
 
-static void
-gw_shmem_startup(void)
+void
+juhe_gateway_shmem_init(void)
 {
 	bool		found;
 
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	gw = ShmemInitStruct("juheid gateway", sizeof(GwShared), &found);
 	if (!found)
 	{
@@ -179,18 +169,12 @@ gw_shmem_startup(void)
 			gw->slots[i].bulk = false;
 		}
 	}
-	LWLockRelease(AddinShmemInitLock);
 }
 
 void
-juhe_gateway_register(void)
+juhe_gateway_register_worker(void)
 {
 	BackgroundWorker bgw;
-
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = gw_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = gw_shmem_startup;
 
 	memset(&bgw, 0, sizeof(bgw));
 	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -442,6 +426,36 @@ gw_next(bool bulk_allowed)
  * Also: withdraw abandoned transfers not one byte of which went out yet,
  * and free what dead backends submitted.
  */
+/* the pickup's launcher: the next request by gw_next(), one at a time */
+typedef struct PickupState
+{
+	int			best;			/* the slot pickup_ready() found */
+	int			bulk_running;
+	int			bulk_max;
+} PickupState;
+
+static int
+pickup_ready(void *arg)
+{
+	PickupState *ps = arg;
+
+	ps->best = gw_next(ps->bulk_running < ps->bulk_max);
+	return ps->best < 0 ? 0 : 1;
+}
+
+static int
+pickup_start(int n, void *arg)
+{
+	PickupState *ps = arg;
+
+	Assert(n == 1 && ps->best >= 0);
+	if (!gw_start(ps->best))
+		return 0;				/* taken back meanwhile; its turn is used */
+	if (gw->slots[ps->best].bulk)
+		ps->bulk_running++;
+	return 1;
+}
+
 static void
 gw_pickup(void)
 {
@@ -472,23 +486,14 @@ gw_pickup(void)
 			gw_release_settled(s, GW_SUBMITTED, false);
 	}
 
-	while (running < juhe_gateway_connections)
+	if (running < juhe_gateway_connections)
 	{
-		int			best = gw_next(bulk_running < bulk_max);
-		long		wait_ms;
+		PickupState ps = {-1, bulk_running, bulk_max};
+		JuheLauncher launcher = {pickup_ready, pickup_start, &ps};
 
-		if (best < 0)
-			break;
-		if (juhe_rate_grant(&gw_turn, 1, &wait_ms) == 0)
-		{
-			gw_rate_wait_ms = wait_ms;	/* the loop wakes up for it */
-			break;
-		}
-		if (!gw_start(best))
-			continue;			/* taken back meanwhile; its turn is used */
-		running++;
-		if (gw->slots[best].bulk)
-			bulk_running++;
+		/* the loop wakes up for the next turn of the rate */
+		(void) juhe_rate_launch(&gw_turn, juhe_gateway_connections - running, &launcher,
+								&gw_rate_wait_ms);
 	}
 }
 
@@ -822,7 +827,7 @@ gw_take(int i, JuheHttp *r)
 		r->response[s->resp_len] = '\0';
 		r->response_len = s->resp_len;
 	}
-	juhe_stats_add(JUHE_STAT_CONNECTIONS, s->connects);
+	juhe_backend_count(JUHE_BC_CONNECTIONS, s->connects);
 	/* the body held the key and, in plain mode, the person */
 	pg_atomic_write_u32(&s->state, GW_FILLING);
 	gw_wipe_and_free(s);
@@ -972,7 +977,7 @@ juhe_gateway_run(JuheHttp **reqs, int n, int max_parallel,
 				{
 					gw_submit(slot_of[wave[w]], reqs[wave[w]]);
 					submitted[wave[w]] = true;
-					juhe_stats_add(JUHE_STAT_REQUESTS, 1);
+					juhe_backend_count(JUHE_BC_REQUESTS, 1);
 				}
 				active += nwave;
 				wake_worker();

@@ -16,11 +16,10 @@
 
 #include "transport.h"
 
-extern bool juhe_gateway;
-extern int	juhe_gateway_connections;
-
-/* in _PG_init while preloading: shared memory and the worker */
-extern void juhe_gateway_register(void);
+/* the module startup (juheid.c): the slots, and the worker */
+extern Size juhe_gateway_shmem_size(void);
+extern void juhe_gateway_shmem_init(void);
+extern void juhe_gateway_register_worker(void);
 
 /*
  * Can these requests go through the gateway?  juhe.gateway on, juheid

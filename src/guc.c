@@ -10,25 +10,30 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "miscadmin.h"
 #include "pgtime.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "gateway.h"
+#include "counters.h"
 #include "guc.h"
-#include "stats.h"
 
-char	   *juhe_key = NULL;
-char	   *juhe_openid = NULL;
-char	   *juhe_rsa_public_key = NULL;
-char	   *juhe_base_url = NULL;
-char	   *juhe_ca_file = NULL;
+/* read only here: a call takes them through its snapshot (JuheConfig) */
+static char *juhe_key = NULL;
+static char *juhe_openid = NULL;
+static char *juhe_rsa_public_key = NULL;
+static char *juhe_base_url = NULL;
+static char *juhe_ca_file = NULL;
+static char *juhe_proxy = NULL;
+static int	juhe_timeout_ms = 5000;
+static int	juhe_connect_timeout_ms = 2000;
+static int	juhe_retries = 1;
+static int	juhe_max_response_kb = 64;
+
+/* read where they act */
 int			juhe_mode = JUHE_MODE_PLAIN;
-int			juhe_timeout_ms = 5000;
-int			juhe_connect_timeout_ms = 2000;
-int			juhe_retries = 1;
-int			juhe_max_response_kb = 64;
 bool		juhe_validate_locally = true;
 bool		juhe_ledger_sync_on = true;
 int			juhe_ledger_retention_days = 0;
@@ -36,7 +41,8 @@ int			juhe_max_billed_per_day = 0;
 char	   *juhe_billing_timezone = NULL;
 int			juhe_max_requests_per_statement = 10000;
 int			juhe_max_requests_per_second = 0;
-char	   *juhe_proxy = NULL;
+bool		juhe_gateway = true;
+int			juhe_gateway_connections = 8;
 
 /* the modes: name (juhe.mode, juhe_verify's argument) and endpoint */
 static const struct
@@ -485,7 +491,7 @@ current_public_key(void)
 		pfree(cached_key_text);
 	cached_key = key;
 	cached_key_text = text_copy;
-	juhe_stats_add(JUHE_STAT_KEY_LOADS, 1);
+	juhe_backend_count(JUHE_BC_KEY_LOADS, 1);
 	return cached_key;
 }
 

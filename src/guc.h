@@ -19,17 +19,12 @@ typedef enum JuheMode
 
 #define JUHE_NUM_MODES 3
 
-extern char *juhe_key;
-extern char *juhe_openid;
-extern char *juhe_rsa_public_key;
-extern char *juhe_base_url;
-extern char *juhe_ca_file;
-extern char *juhe_proxy;
+/*
+ * The settings read where they act; the others (key, openid, RSA key,
+ * base URL, CA file, proxy, time limits, retries, answer cap) are read only
+ * through a call's snapshot, juhe_config_load().
+ */
 extern int	juhe_mode;
-extern int	juhe_timeout_ms;
-extern int	juhe_connect_timeout_ms;
-extern int	juhe_retries;
-extern int	juhe_max_response_kb;
 extern bool juhe_validate_locally;
 extern bool juhe_ledger_sync_on;
 extern int	juhe_ledger_retention_days;
@@ -37,6 +32,8 @@ extern int	juhe_max_billed_per_day;
 extern char *juhe_billing_timezone;
 extern int	juhe_max_requests_per_statement;
 extern int	juhe_max_requests_per_second;
+extern bool juhe_gateway;
+extern int	juhe_gateway_connections;
 
 extern void juhe_define_gucs(void);
 

@@ -24,11 +24,11 @@
 #include "lib/stringinfo.h"
 
 #include "compat.h"
+#include "counters.h"
 #include "encoding.h"
 #include "idcard.h"
 #include "input.h"
 #include "name.h"
-#include "stats.h"
 
 
 /* the longest name ever sent, in characters, whatever the settings say */
@@ -102,7 +102,7 @@ answer_locally(JuheItem *item, const char *id_problem, const char *name_problem,
 	strlcpy(item->answer.reason, reason.data, sizeof(item->answer.reason));
 	pfree(reason.data);
 	if (count)
-		juhe_stats_add(JUHE_STAT_LOCAL_ANSWERS, 1);
+		juhe_backend_count(JUHE_BC_LOCAL_ANSWERS, 1);
 }
 
 static void

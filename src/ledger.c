@@ -60,10 +60,10 @@
 #include "utils/tuplestore.h"
 #include "utils/xid8.h"
 
-#include "account.h"
 #include "encoding.h"
 #include "guc.h"
 #include "ledger.h"
+#include "preload.h"
 
 StaticAssertDecl(sizeof(JuheLedgerRecord) == 384, "ledger records are 384 bytes");
 
@@ -1455,7 +1455,7 @@ juhe_ledger_rows(PG_FUNCTION_ARGS)
 	volatile uint32 npending = 0;
 	int			fd;
 
-	juhe_account_require_reader("the juheid ledger");
+	juhe_require_reader("the juheid ledger");
 	InitMaterializedSRF(fcinfo, 0);
 	rs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	rs.next_xid = U64FromFullTransactionId(ReadNextFullTransactionId());

@@ -13,7 +13,7 @@
 #include "port/pg_crc32c.h"
 #include "storage/lwlock.h"
 
-#include "account.h"
+#include "tag.h"
 
 #define JUHE_LEDGER_DIR		"juheid"
 #define JUHE_LEDGER_FILE	"juheid/ledger"

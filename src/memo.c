@@ -16,8 +16,8 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "counters.h"
 #include "memo.h"
-#include "stats.h"
 
 typedef struct MemoEntry
 {
@@ -112,7 +112,7 @@ juhe_memo_lookup(const uint8 *digest, JuheAnswer *answer)
 	if (e == NULL)
 		return false;
 	*answer = e->answer;
-	juhe_stats_add(JUHE_STAT_MEMO_HITS, 1);
+	juhe_backend_count(JUHE_BC_MEMO_HITS, 1);
 	return true;
 }
 

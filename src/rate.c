@@ -61,8 +61,13 @@ reserve(void)
 	}
 }
 
-int
-juhe_rate_grant(JuheRateTurn *turn, int want, long *wait_ms)
+/*
+ * How many of `want` may start now; the first that may not keeps its
+ * reserved time in the turn, and *wait_ms says how long until then (-1:
+ * all may start).
+ */
+static int
+rate_grant(JuheRateTurn *turn, int want, long *wait_ms)
 {
 	int			granted = 0;
 
@@ -89,4 +94,25 @@ juhe_rate_grant(JuheRateTurn *turn, int want, long *wait_ms)
 		granted++;
 	}
 	return granted;
+}
+
+int
+juhe_rate_launch(JuheRateTurn *turn, int room, const JuheLauncher *l, long *wait_ms)
+{
+	int			started = 0;
+
+	*wait_ms = -1;
+	while (started < room)
+	{
+		int			ready = l->ready(l->arg);
+		int			granted;
+
+		if (ready <= 0)
+			break;
+		granted = rate_grant(turn, Min(ready, room - started), wait_ms);
+		if (granted == 0)
+			break;
+		started += l->start(granted, l->arg);
+	}
+	return started;
 }

@@ -5,10 +5,8 @@
  *		gateway worker, or a backend with juhe.gateway = off), at the moment
  *		a transfer actually starts.
  *
- * A starter keeps one JuheRateTurn (zeroed) for its next start.
- * juhe_rate_grant() reserves start times for up to `want` starts and says
- * how many may start now; the first that may not keeps its reserved time
- * in the turn, and *wait_ms says how long until then.
+ * A starter keeps one JuheRateTurn (zeroed) for its next start: a start
+ * time reserved for the cluster and not used yet.
  */
 #ifndef JUHEID_RATE_H
 #define JUHEID_RATE_H
@@ -26,7 +24,23 @@ typedef struct JuheRateTurn
 extern Size juhe_rate_shmem_size(void);
 extern void juhe_rate_shmem_init(void);
 
-/* how many of `want` may start now (*wait_ms: until the next may, or -1) */
-extern int	juhe_rate_grant(JuheRateTurn *turn, int want, long *wait_ms);
+/*
+ * The launch loop of every process that starts transfers (a backend with
+ * juhe.gateway = off, transport.c; the gateway worker, gateway.c): start
+ * up to `room` transfers, as many at a time as the rate allows.  ready()
+ * says how many could start now (0: none); start(n) starts up to n of
+ * them, each with its turn (a turn is used even if its transfer does not
+ * start), and returns how many did.  Returns how many started; *wait_ms is
+ * how long until the next turn (-1: nothing waits for one).
+ */
+typedef struct JuheLauncher
+{
+	int			(*ready) (void *arg);
+	int			(*start) (int n, void *arg);
+	void	   *arg;
+} JuheLauncher;
+
+extern int	juhe_rate_launch(JuheRateTurn *turn, int room, const JuheLauncher *l,
+							 long *wait_ms);
 
 #endif							/* JUHEID_RATE_H */

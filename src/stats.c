@@ -1,9 +1,8 @@
 /*
  * stats.c
- *		juheid's counters: this backend's, and the cluster's in shared memory.
+ *		The cluster's statistics, in shared memory (this backend's own
+ *		counters are counters.c's).
  *
- *	juhe_backend_stats() → (requests, connections, retries, memo_hits,
- *	                        local_answers, key_loads) of this backend
  *	juhe_stats_rows()    → one row per database, role and mode (the
  *	                        juhe_stats view joins the names)
  *	juhe_stats_reset()
@@ -32,10 +31,10 @@
 #include "utils/hsearch.h"
 #include "utils/tuplestore.h"
 
+#include "preload.h"
 #include "result.h"
 #include "stats.h"
 
-PG_FUNCTION_INFO_V1(juhe_backend_stats);
 PG_FUNCTION_INFO_V1(juhe_stats_rows);
 PG_FUNCTION_INFO_V1(juhe_stats_reset);
 
@@ -76,15 +75,8 @@ typedef struct StatsFileHeader
 	int32		n;
 } StatsFileHeader;
 
-static int64 counters[JUHE_NUM_STATS];
 static HTAB *stats_hash = NULL;
 static LWLock *stats_lock = NULL;
-
-void
-juhe_stats_add(JuheStat which, int64 n)
-{
-	counters[which] += n;
-}
 
 Size
 juhe_stats_shmem_size(void)
@@ -307,19 +299,6 @@ error:
 
 /* ---------------------------------------------------------------- SQL */
 
-Datum
-juhe_backend_stats(PG_FUNCTION_ARGS)
-{
-	static const Oid types[JUHE_NUM_STATS] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
-	Datum		values[JUHE_NUM_STATS];
-	bool		nulls[JUHE_NUM_STATS] = {0};
-
-	for (int i = 0; i < JUHE_NUM_STATS; i++)
-		values[i] = Int64GetDatum(counters[i]);
-	PG_RETURN_DATUM(juhe_result_row(fcinfo, values, nulls, types, JUHE_NUM_STATS,
-									"juhe_backend_stats()"));
-}
-
 /* the upper bound of the bucket holding the q-quantile, ms; NULL if empty */
 static bool
 quantile(const StatsEntry *e, double q, double *out)
@@ -356,7 +335,7 @@ juhe_stats_rows(PG_FUNCTION_ARGS)
 	int			n = 0,
 				cap;
 
-	juhe_account_require_reader("juheid's statistics");
+	juhe_require_reader("juheid's statistics");
 	InitMaterializedSRF(fcinfo, 0);
 
 	/* copy under the lock, build rows after */
@@ -430,7 +409,7 @@ juhe_stats_reset(PG_FUNCTION_ARGS)
 	HASH_SEQ_STATUS seq;
 	StatsEntry *e;
 
-	juhe_account_require();
+	juhe_require_preloaded();
 	LWLockAcquire(stats_lock, LW_EXCLUSIVE);
 	hash_seq_init(&seq, stats_hash);
 	while ((e = hash_seq_search(&seq)) != NULL)

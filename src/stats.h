@@ -1,8 +1,8 @@
 /*
  * stats.h
- *		What juheid counts (stats.c): this backend's counters
- *		(juhe_backend_stats()) and the cluster's, in shared memory, one entry
- *		per database, role and mode (the juhe_stats view).
+ *		The cluster's statistics (stats.c), in shared memory, one entry per
+ *		database, role and mode (the juhe_stats view).  A backend's own
+ *		counters are in counters.h.
  */
 #ifndef JUHEID_STATS_H
 #define JUHEID_STATS_H
@@ -11,22 +11,8 @@
 
 #include "storage/lwlock.h"
 
-#include "account.h"
 #include "guc.h"
-
-/* this backend */
-typedef enum JuheStat
-{
-	JUHE_STAT_REQUESTS,			/* HTTP requests started */
-	JUHE_STAT_CONNECTIONS,		/* new TCP connections opened */
-	JUHE_STAT_RETRIES,			/* extra attempts */
-	JUHE_STAT_MEMO_HITS,		/* answers served from the memo */
-	JUHE_STAT_LOCAL_ANSWERS,	/* answered by local validation */
-	JUHE_STAT_KEY_LOADS,		/* RSA public key parses */
-	JUHE_NUM_STATS
-} JuheStat;
-
-extern void juhe_stats_add(JuheStat which, int64 n);
+#include "tag.h"
 
 /* the cluster: counted by the backend that calls */
 typedef enum JuheClusterStat
@@ -52,7 +38,7 @@ extern void juhe_stats_settled(const JuheTag *tag, JuheFate fate, int res,
 							   int error_code, bool transport_failure,
 							   double elapsed_ms);
 
-/* account.c's shared-memory hooks */
+/* the module startup (juheid.c) */
 extern Size juhe_stats_shmem_size(void);
 extern void juhe_stats_shmem_init(LWLock *lock);
 extern void juhe_stats_load(void);

@@ -76,6 +76,7 @@
 #include "idcard.h"
 #include "input.h"
 #include "name.h"
+#include "preload.h"
 #include "result.h"
 #include "table_job.h"
 #include "transport.h"
@@ -1067,7 +1068,7 @@ juhe_verify_table(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("juhe_verify_table needs a table, a name column, an ID column and a result column")));
-	juhe_account_require();
+	juhe_require_preloaded();
 	plan_job(fcinfo, &job);
 
 	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
@@ -1115,7 +1116,7 @@ juhe_progress_rows(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	JobSlot		copy[JOB_SLOTS];
 
-	juhe_account_require();
+	juhe_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 	SpinLockAcquire(&jobs->mutex);
 	memcpy(copy, jobs->slots, sizeof(copy));

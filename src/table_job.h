@@ -1,6 +1,7 @@
 /*
  * table_job.h
- *		Resumable table jobs (table_job.c): their shared-memory progress.
+ *		Resumable table jobs (table_job.c): their shared-memory progress,
+ *		set up by the module startup (juheid.c).
  */
 #ifndef JUHEID_TABLE_JOB_H
 #define JUHEID_TABLE_JOB_H

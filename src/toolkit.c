@@ -34,8 +34,8 @@
 
 #include "encoding.h"
 #include "idcard.h"
-#include "result.h"
 #include "name.h"
+#include "result.h"
 
 PG_FUNCTION_INFO_V1(juhe_idcard_normalize_sql);
 PG_FUNCTION_INFO_V1(juhe_idcard_valid_sql);

@@ -18,8 +18,8 @@
 #include "utils/wait_event.h"
 
 #include "compat.h"
+#include "counters.h"
 #include "rate.h"
-#include "stats.h"
 #include "transport.h"
 
 #define MAX_SOCKETS 256
@@ -301,7 +301,7 @@ start_transfer(JuheHttp *r, const JuheHttpOptions *opts)
 		pool_put(e, false);
 		return false;
 	}
-	juhe_stats_add(JUHE_STAT_REQUESTS, 1);
+	juhe_backend_count(JUHE_BC_REQUESTS, 1);
 	return true;
 }
 
@@ -374,7 +374,7 @@ finish_transfer(JuheHttp *r, CURLcode result)
 		r->too_large = true;	/* announced by Content-Length */
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
 	if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
-		juhe_stats_add(JUHE_STAT_CONNECTIONS, connects);
+		juhe_backend_count(JUHE_BC_CONNECTIONS, connects);
 	r->connects = connects;
 	curl_multi_remove_handle(multi, e);
 	r->easy = NULL;
@@ -554,11 +554,75 @@ juhe_http_limit_host_connections(long n)
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, Max(n, (long) POOL_MAX));
 }
 
+/* juhe_http_run's state, for its launcher */
+typedef struct RunState
+{
+	JuheHttp  **reqs;
+	int			n;
+	int			next;			/* the first not yet opened */
+	int			finished;
+	JuheHttp  **wave;
+	const JuheHttpOptions *opts;
+	const JuheHttpHooks *hooks;
+} RunState;
+
+static int
+run_ready(void *arg)
+{
+	RunState   *rs = arg;
+
+	return rs->n - rs->next;
+}
+
+/*
+ * A wave: n requests, each opened just before it starts, their records
+ * made durable once for the wave.
+ */
+static int
+run_start(int n, void *arg)
+{
+	RunState   *rs = arg;
+	int			nwave = 0;
+	int			started = 0;
+
+	for (int g = 0; g < n; g++)
+	{
+		JuheHttp   *r = rs->reqs[rs->next++];
+
+		if (rs->hooks->open(r, rs->hooks->arg))
+			rs->wave[nwave++] = r;
+		else
+			rs->finished++;
+	}
+	if (nwave > 0)
+		rs->hooks->opened(rs->hooks->arg);
+	for (int w = 0; w < nwave; w++)
+	{
+		if (start_transfer(rs->wave[w], rs->opts))
+			started++;
+		else
+		{
+			rs->finished++;
+			rs->hooks->done(rs->wave[w], rs->hooks->arg);
+		}
+	}
+	return started;
+}
+
 void
 juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 			  const JuheHttpOptions *opts, const JuheHttpHooks *hooks)
 {
-	JuheHttp  **wave = palloc(Max(max_parallel, 1) * sizeof(JuheHttp *));
+	RunState	rs;
+	JuheLauncher launcher = {run_ready, run_start, &rs};
+
+	rs.reqs = reqs;
+	rs.n = n;
+	rs.next = 0;
+	rs.finished = 0;
+	rs.wave = palloc(Max(max_parallel, 1) * sizeof(JuheHttp *));
+	rs.opts = opts;
+	rs.hooks = hooks;
 
 	ensure_multi();
 	/*
@@ -570,49 +634,18 @@ juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 
 	PG_TRY();
 	{
-		int			next = 0;
 		int			active = 0;
-		int			finished = 0;
 		JuheRateTurn turn = {0};
 
-		while (finished < n)
+		while (rs.finished < n)
 		{
 			int			k;
 			long		rate_wait_ms = -1;
 
-			/*
-			 * A wave: the requests that may start now (free places, the
-			 * cluster's rate), each opened just before it starts, their
-			 * records made durable once for the wave.
-			 */
-			if (active < max_parallel && next < n)
-			{
-				int			granted = juhe_rate_grant(&turn, Min(max_parallel - active, n - next),
-													  &rate_wait_ms);
-				int			nwave = 0;
-
-				for (int g = 0; g < granted; g++)
-				{
-					JuheHttp   *r = reqs[next++];
-
-					if (hooks->open(r, hooks->arg))
-						wave[nwave++] = r;
-					else
-						finished++;
-				}
-				if (nwave > 0)
-					hooks->opened(hooks->arg);
-				for (int w = 0; w < nwave; w++)
-				{
-					if (start_transfer(wave[w], opts))
-						active++;
-					else
-					{
-						finished++;
-						hooks->done(wave[w], hooks->arg);
-					}
-				}
-			}
+			/* what may start now: free places, the cluster's rate */
+			if (active < max_parallel && rs.next < n)
+				active += juhe_rate_launch(&turn, max_parallel - active, &launcher,
+										   &rate_wait_ms);
 			if (active == 0)
 			{
 				if (rate_wait_ms > 0)
@@ -621,10 +654,10 @@ juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 				continue;
 			}
 
-			wait_and_drive(next < n ? rate_wait_ms : -1);
+			wait_and_drive(rs.next < n ? rate_wait_ms : -1);
 			k = juhe_http_collect(hooks->done, hooks->arg);
 			active -= k;
-			finished += k;
+			rs.finished += k;
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
@@ -634,7 +667,7 @@ juhe_http_run(JuheHttp **reqs, int n, int max_parallel,
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	pfree(wave);
+	pfree(rs.wave);
 }
 
 void

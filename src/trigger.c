@@ -37,13 +37,13 @@
 
 #include "encoding.h"
 #include "errors.h"
-#include "idcard.h"
 #include "guc.h"
+#include "idcard.h"
 #include "input.h"
+#include "name.h"
 #include "result.h"
 #include "trigger.h"
 #include "verify.h"
-#include "name.h"
 
 PG_FUNCTION_INFO_V1(juhe_verify_trigger);
 

@@ -18,12 +18,13 @@
 #include "utils/hsearch.h"
 
 #include "account.h"
+#include "counters.h"
 #include "gateway.h"
 #include "memo.h"
 #include "request.h"
 #include "stats.h"
-#include "verify.h"
 #include "transport.h"
+#include "verify.h"
 
 #define BACKOFF_BASE_MS 200
 #define BACKOFF_MAX_MS 2000
@@ -209,7 +210,7 @@ send_with_retries(RunState *rs, int n, const int *leader,
 		if (attempt > 0)
 		{
 			juhe_http_sleep(Min(BACKOFF_BASE_MS << (attempt - 1), BACKOFF_MAX_MS));
-			juhe_stats_add(JUHE_STAT_RETRIES, nb);
+			juhe_backend_count(JUHE_BC_RETRIES, nb);
 			juhe_stats_count(rs->mode, JUHE_CS_RETRIES, nb);
 		}
 		if (juhe_gateway_usable(batch, nb, opts))

@@ -9,7 +9,9 @@
 #   PG_VERSIONS=15 bash test/run-tests.sh          only Debian's 15
 #   PG_VERSIONS=18-cassert bash test/run-tests.sh  an assert-enabled 18
 #
-# First (as root) the Debian package: built with dpkg-buildpackage,
+# First the check that the files of src/ form a stack (test/lint/
+# check_stack.sh: nothing includes a header from a stage above its own).
+# Then (as root) the Debian package: built with dpkg-buildpackage,
 # installed with apt-get, tested with autopkgtest (test/package.sh), and
 # the README's package commands on a clean Debian 12 made with debootstrap
 # (test/clean-machine.sh); JUHEID_SKIP_PACKAGE=1 skips both.
@@ -78,6 +80,12 @@ run_version_mode() {
 # the Debian package, built and installed as the README says, and Debian's
 # autopkgtest against the installed files (test/package.sh; removes the
 # packages again before the builds below install the tree)
+# the files of src/ form a stack (src/STACK): nothing includes from above
+echo "== source: the stack of src/"
+bash test/lint/check_stack.sh >"$LOGDIR/check_stack.log" 2>&1
+sed 's/^/  /' "$LOGDIR/check_stack.log" | grep -v ' passed, '
+count "$LOGDIR/check_stack.log"
+
 if [ -z "${JUHEID_SKIP_PACKAGE:-}" ]; then
 	echo "== Debian package (dpkg-buildpackage, apt-get install, autopkgtest)"
 	bash test/package.sh >"$LOGDIR/package.log" 2>&1
