@@ -88,7 +88,9 @@ $(TEST_BIN)/ledger_gen: test/tools/ledger_gen.c
 	@mkdir -p $(TEST_BIN)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
-.PHONY: prove_installcheck
+.PHONY: test-tools prove_installcheck
+test-tools: $(TEST_TOOLS)
+
 installcheck prove_installcheck: export JUHEID_HANG_DNS_SO = $(CURDIR)/$(TEST_BIN)/hang_dns.so
 installcheck prove_installcheck: export JUHEID_FAIL_WRITES_SO = $(CURDIR)/$(TEST_BIN)/fail_writes.so
 installcheck prove_installcheck: export JUHEID_LEDGER_GEN = $(CURDIR)/$(TEST_BIN)/ledger_gen

@@ -185,3 +185,16 @@ harness_suites() {
 	fi
 	harness_stop
 }
+
+# the suites once per JUHEID_GATEWAYS entry (default "on off"), each in a
+# cluster of its own: harness_suites_gateways TAG PG_CONFIG LOGPREFIX.
+# Adds to passed and failed (test/lib.sh).
+harness_suites_gateways() {
+	local gw
+	for gw in ${JUHEID_GATEWAYS:-on off}; do
+		export JUHEID_GATEWAY=$gw
+		harness_suites "$1 gateway=$gw" "$2" "$3-$gw"
+		passed=$((passed + REG_OK))
+		failed=$((failed + REG_FAIL))
+	done
+}

@@ -47,13 +47,7 @@ for v in "${versions[@]}"; do
 			failed=$((failed + 1))
 		fi
 	done
-	for gw in ${JUHEID_GATEWAYS:-on off}; do
-		tag="installed $pkg gateway=$gw"
-		export JUHEID_GATEWAY=$gw
-		harness_suites "$tag" "$PGC" "$LOGDIR/regress-$v-$gw"
-		passed=$((passed + REG_OK))
-		failed=$((failed + REG_FAIL))
-	done
+	harness_suites_gateways "installed $pkg" "$PGC" "$LOGDIR/regress-$v"
 
 	# a user's own suite, as the README shows it
 	echo "  [installed $pkg] examples/user-suite/run.sh $v"

@@ -21,11 +21,6 @@ PGBIN=$($PGC --bindir)
 trap harness_stop EXIT
 
 LOGDIR=$(mktemp -d /tmp/juheid-suites.XXXXXX)
-for gw in ${JUHEID_GATEWAYS:-on off}; do
-	export JUHEID_GATEWAY=$gw
-	harness_suites "gateway=$gw" "$PGC" "$LOGDIR/regress-$gw"
-	passed=$((passed + REG_OK))
-	failed=$((failed + REG_FAIL))
-done
+harness_suites_gateways "$($PGC --version)" "$PGC" "$LOGDIR/regress"
 echo "logs: $LOGDIR"
 summary

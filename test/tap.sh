@@ -29,11 +29,11 @@ cp test/t/*.pl test/t/*.pm "$WORK/test/t/"
 cp test/mock_juhe.py "$WORK/test/"
 cp -r test/released "$WORK/test/"
 cp test/keys/* "$WORK/test/keys/"
-# test-only helpers: a resolver that never answers for one host name, a
-# disk that fills up on demand, and a writer of ledger records
-{ cc -shared -fPIC -O2 -Wall -Werror -o "$WORK/hang_dns.so" test/preload/hang_dns.c -ldl &&
-	cc -shared -fPIC -O2 -Wall -Werror -o "$WORK/fail_writes.so" test/preload/fail_writes.c -ldl &&
-	cc -O2 -Wall -Wextra -Werror -o "$WORK/ledger_gen" test/tools/ledger_gen.c; } || {
+# test-only helpers (the Makefile's test-tools): a resolver that never
+# answers for one host name, a disk that fills up on demand, and a writer
+# of ledger records
+{ make -s test-tools PG_CONFIG="$PGC" &&
+	cp test/bin/hang_dns.so test/bin/fail_writes.so test/bin/ledger_gen "$WORK/"; } || {
 	echo "0 passed, 1 failed"
 	exit 1
 }
