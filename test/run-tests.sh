@@ -129,7 +129,7 @@ for t in test/unit/run*.sh; do
 done
 
 echo "== mock self-test"
-bash test/mock_selftest.sh >"$LOGDIR/mock_selftest.log" 2>&1
+bash mock/mock_selftest.sh >"$LOGDIR/mock_selftest.log" 2>&1
 tail -n 1 "$LOGDIR/mock_selftest.log" | sed 's/^/  /'
 count "$LOGDIR/mock_selftest.log"
 
