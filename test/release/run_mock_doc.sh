@@ -1,5 +1,5 @@
 #!/bin/bash
-# test/unit/run_mock_doc.sh -- the mock's documentation against the mock
+# test/release/run_mock_doc.sh -- the mock's documentation against the mock
 # (mock/mock_juhe.py, installed as juheid-mock): --help works (also under the
 # C locale), --version is the release of juheid.control, every option
 # argparse knows is in the man page (mock/juheid-mock.1) and mock/MOCK.md,
@@ -13,7 +13,7 @@
 # Last line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-. test/unit/lib.sh
+. test/lib.sh
 PY=/usr/bin/python3
 MOCK=mock/mock_juhe.py
 MAN=mock/juheid-mock.1

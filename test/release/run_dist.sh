@@ -1,5 +1,5 @@
 #!/bin/bash
-# test/unit/run_dist.sh -- the PGXN release archive: `make dist` on a clone
+# test/release/run_dist.sh -- the PGXN release archive: `make dist` on a clone
 # of the committed tree writes juheid-X.Y.Z.zip (X.Y.Z from META.json) with
 # one top directory, the files a PGXN user needs, and nothing of git; the
 # unpacked archive builds with PGXS (-Werror), as `pgxn install` would.
