@@ -12,7 +12,7 @@ HARNESS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY=/usr/bin/python3
 # the mock service: the checkout's, or the installed juheid-mock
 # (test/installed-check.sh sets JUHEID_MOCK=juheid-mock)
-read -r -a JUHEID_MOCK_CMD <<<"${JUHEID_MOCK:-$PY $HARNESS_ROOT/test/mock_juhe.py}"
+read -r -a JUHEID_MOCK_CMD <<<"${JUHEID_MOCK:-$PY $HARNESS_ROOT/mock/mock_juhe.py}"
 
 JUHE_TEST_KEY=testkey0123456789abcdef0123456789
 JUHE_TEST_OPENID=JHtestOpenId0001
@@ -88,7 +88,7 @@ harness_start() {
 		return 1
 	}
 	local pubkey
-	pubkey=$(tr -d '\n' <"$HARNESS_ROOT/test/keys/test_rsa_public.b64")
+	pubkey=$(tr -d '\n' <"$HARNESS_ROOT/mock/keys/test_rsa_public.b64")
 	cat >>"$HARNESS_DIR/data/postgresql.conf" <<CONF
 listen_addresses = ''
 port = $PGPORT
@@ -137,7 +137,7 @@ harness_stop() {
 # extra settings the regression tests read with current_setting()
 harness_test_settings() {
 	mkdir -p "$HARNESS_DIR/keys"
-	cp "$HARNESS_ROOT"/test/keys/test_rsa_public* "$HARNESS_DIR/keys/"
+	cp "$HARNESS_ROOT"/mock/keys/test_rsa_public* "$HARNESS_DIR/keys/"
 	chmod -R a+rX "$HARNESS_DIR/keys"
 	cat >>"$HARNESS_DIR/data/postgresql.conf" <<CONF
 juhe_test.tls_url = '$JUHE_MOCK_TLS_URL'

@@ -1,5 +1,6 @@
 # test/lib.sh -- sourced by the test drivers (test/run-tests.sh,
-# test/package.sh, test/clean-machine.sh, test/installed-check.sh): one
+# test/package.sh, test/clean-machine.sh, test/installed-check.sh) and the
+# release checks (test/release/run_released.sh, run_mock_doc.sh): one
 # pass/fail count, and the tree as git sees it.  Callers end with: summary
 passed=0
 failed=0

@@ -3,7 +3,8 @@
 # version in PG_VERSIONS (default "15 18"): build juheid against it with
 # -Werror, start a throw-away cluster of that version and the mock service,
 # and run the pg_regress suites.  Then, once: C unit tests under ASan/UBSan,
-# the fuzzers for a bounded time, and the mock's own self-test.
+# the fuzzers for a bounded time (test/unit), the packaging and release
+# checks (test/release), and the mock's own self-test (mock/).
 #
 #   PG_VERSIONS="15 18" bash test/run-tests.sh     (the default)
 #   PG_VERSIONS=15 bash test/run-tests.sh          only Debian's 15
@@ -129,7 +130,10 @@ for v in $PG_VERSIONS; do
 done
 
 echo "== C unit tests and fuzzers"
-for t in test/unit/run*.sh; do
+# the unit tests, then the packaging and release checks (META.json, the
+# PGXN archive, the released scripts, the mock's documentation): each
+# script once, its log named after it, its last three lines shown
+for t in test/unit/run*.sh test/release/run*.sh; do
 	[ -e "$t" ] || continue
 	bash "$t" >"$LOGDIR/$(basename "$t").log" 2>&1
 	tail -n 3 "$LOGDIR/$(basename "$t").log" | sed 's/^/  /'
@@ -137,7 +141,7 @@ for t in test/unit/run*.sh; do
 done
 
 echo "== mock self-test"
-bash test/mock_selftest.sh >"$LOGDIR/mock_selftest.log" 2>&1
+bash mock/mock_selftest.sh >"$LOGDIR/mock_selftest.log" 2>&1
 tail -n 1 "$LOGDIR/mock_selftest.log" | sed 's/^/  /'
 count "$LOGDIR/mock_selftest.log"
 

@@ -24,11 +24,11 @@ fi
 
 WORK=$(mktemp -d /tmp/juheid-tap.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$WORK/test/t" "$WORK/test/keys" "$WORK/tmp"
+mkdir -p "$WORK/test/t" "$WORK/mock/keys" "$WORK/tmp"
 cp test/t/*.pl test/t/*.pm "$WORK/test/t/"
-cp test/mock_juhe.py "$WORK/test/"
+cp mock/mock_juhe.py "$WORK/mock/"
 cp -r test/released "$WORK/test/"
-cp test/keys/* "$WORK/test/keys/"
+cp mock/keys/* "$WORK/mock/keys/"
 # test-only helpers (the Makefile's test-tools): a resolver that never
 # answers for one host name, a disk that fills up on demand, and a writer
 # of ledger records

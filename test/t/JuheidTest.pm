@@ -37,7 +37,7 @@ sub start_mock
 	{
 		open(STDOUT, '>', "$dir/mock.log");
 		open(STDERR, '>&', \*STDOUT);
-		exec('/usr/bin/python3', "$HERE/../mock_juhe.py", '--port', '0',
+		exec('/usr/bin/python3', "$HERE/../../mock/mock_juhe.py", '--port', '0',
 			'--port-file', "$dir/mock.port", '--blackhole-port-file',
 			"$dir/mock.blackhole", '--key', $KEY, '--openid', $OPENID,
 			'--slow-seconds', $slow, '--quiet')
@@ -95,7 +95,7 @@ sub juheid_node
 {
 	my ($name, $extra_conf) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
-	my $pubkey = PostgreSQL::Test::Utils::slurp_file("$HERE/../keys/test_rsa_public.b64");
+	my $pubkey = PostgreSQL::Test::Utils::slurp_file("$HERE/../../mock/keys/test_rsa_public.b64");
 	$pubkey =~ s/\s+//g;
 	$node->init;
 	$node->append_conf('postgresql.conf', qq{

@@ -8,6 +8,6 @@ cd "$(dirname "$0")/../.."
 . test/unit/lib.sh
 DEPS="$(pkg-config --cflags --libs json-c libcrypto)"
 
-unit test_core "src/crypto.c src/response.c $DEPS" test/keys
+unit test_core "src/crypto.c src/response.c $DEPS" mock/keys
 fuzz fuzz_response "src/response.c $DEPS" 4096
 summary

@@ -326,7 +326,7 @@ test_parser(void)
 int
 main(int argc, char **argv)
 {
-	keys_dir = argc > 1 ? argv[1] : "test/keys";
+	keys_dir = argc > 1 ? argv[1] : "mock/keys";
 	test_known_answers();
 	test_random_key();
 	test_public_keys();

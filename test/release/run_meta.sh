@@ -1,5 +1,5 @@
 #!/bin/bash
-# test/unit/run_meta.sh -- META.json against the PGXN meta spec 1.0.0
+# test/release/run_meta.sh -- META.json against the PGXN meta spec 1.0.0
 # (https://pgxn.org/meta/spec.txt): the required keys and their shapes,
 # and agreement with juheid.control and the install scripts.  Ends with
 # "N passed, N failed".

@@ -3,9 +3,9 @@
 
 Serves /idcard/query, /idcard/queryEncry and /idcard/queryEncryV2 on 127.0.0.1,
 plus the admin endpoints GET /_stats and POST /_reset.  See --help, the man
-page juheid-mock(1) and test/MOCK.md.  Installed (package juheid-mock) as
+page juheid-mock(1) and mock/MOCK.md.  Installed (package juheid-mock) as
 /usr/share/juheid-mock/mock_juhe.py with keys/ next to it and the symlink
-/usr/bin/juheid-mock; in the checkout, test/mock_juhe.py and test/keys/.
+/usr/bin/juheid-mock; in the checkout, mock/mock_juhe.py and mock/keys/.
 
 Runs in the foreground; exits cleanly on SIGTERM or SIGINT.  Uses only the
 standard library and Debian's python3-cryptography.  Never logs full names or
@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 VERSION = "1.1.0"      # the juheid release this mock belongs to
 
 # the script's own directory, symlinks resolved: keys/ lies next to the script
-# both in the checkout (test/) and installed (/usr/share/juheid-mock/, run
+# both in the checkout (mock/) and installed (/usr/share/juheid-mock/, run
 # through the /usr/bin/juheid-mock symlink)
 HERE = os.path.dirname(os.path.realpath(__file__))
 

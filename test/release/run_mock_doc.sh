@@ -1,10 +1,10 @@
 #!/bin/bash
-# test/unit/run_mock_doc.sh -- the mock's documentation against the mock
-# (test/mock_juhe.py, installed as juheid-mock): --help works (also under the
+# test/release/run_mock_doc.sh -- the mock's documentation against the mock
+# (mock/mock_juhe.py, installed as juheid-mock): --help works (also under the
 # C locale), --version is the release of juheid.control, every option
-# argparse knows is in the man page (test/juheid-mock.1) and test/MOCK.md,
+# argparse knows is in the man page (mock/juheid-mock.1) and mock/MOCK.md,
 # every person and magic ID of the service's own tables (PEOPLE, MAGIC) is in
-# --help, the man page and test/MOCK.md (the man page with the same text as
+# --help, the man page and mock/MOCK.md (the man page with the same text as
 # --help), and the man page renders without warnings.  Then the installed
 # layout (share/juheid-mock/mock_juhe.py + keys/, bin/juheid-mock a symlink
 # to it) in a temporary directory: started through the symlink from another
@@ -13,11 +13,11 @@
 # Last line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-. test/unit/lib.sh
+. test/lib.sh
 PY=/usr/bin/python3
-MOCK=test/mock_juhe.py
-MAN=test/juheid-mock.1
-DOC=test/MOCK.md
+MOCK=mock/mock_juhe.py
+MAN=mock/juheid-mock.1
+DOC=mock/MOCK.md
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mock_doc.XXXXXX") || exit 1
 MOCK_PID=
@@ -209,7 +209,7 @@ fi
 inst=$(cd "$work" && pwd -P)/inst
 mkdir -p "$inst/share/juheid-mock/keys" "$inst/bin"
 cp "$MOCK" "$inst/share/juheid-mock/mock_juhe.py"
-cp test/keys/*.pem test/keys/*.b64 "$inst/share/juheid-mock/keys/"
+cp mock/keys/*.pem mock/keys/*.b64 "$inst/share/juheid-mock/keys/"
 ln -s ../share/juheid-mock/mock_juhe.py "$inst/bin/juheid-mock"	# as dh_link makes it
 BIN=$inst/bin/juheid-mock
 

@@ -1,8 +1,8 @@
 #!/bin/bash
-# Self-test of the Juhe mock (test/mock_juhe.py).
+# Self-test of the Juhe mock (mock/mock_juhe.py).
 # Builds every encrypted request with the openssl CLI and sends it with curl,
 # so it depends neither on our C code nor on the mock's own Python crypto.
-# Usage: test/mock_selftest.sh        (any cwd, root or normal user)
+# Usage: mock/mock_selftest.sh        (any cwd, root or normal user)
 # Prints "N passed, N failed"; exits 1 if anything failed.
 
 set -u

@@ -1,5 +1,5 @@
 #!/bin/bash
-# test/unit/run_dist.sh -- the PGXN release archive: `make dist` on a clone
+# test/release/run_dist.sh -- the PGXN release archive: `make dist` on a clone
 # of the committed tree writes juheid-X.Y.Z.zip (X.Y.Z from META.json) with
 # one top directory, the files a PGXN user needs, and nothing of git; the
 # unpacked archive builds with PGXS (-Werror), as `pgxn install` would.
@@ -30,7 +30,7 @@ $PY -m zipfile -l "$zip" | awk 'NR > 1 {print $1}' >"$T/list"
 top=$(cut -d/ -f1 "$T/list" | sort -u)
 [ "$top" = "juheid-$version" ] && ok "one top directory juheid-$version" || bad "one top directory (found: $top)"
 for f in META.json README.md LICENSE Makefile juheid.control $(git ls-files 'juheid--*.sql') \
-	$(git ls-files 'src/*.c' 'src/*.h') debian/control debian/rules test/mock_juhe.py test/juheid-mock.1; do
+	$(git ls-files 'src/*.c' 'src/*.h') debian/control debian/rules mock/mock_juhe.py mock/juheid-mock.1; do
 	grep -qx "juheid-$version/$f" "$T/list" && ok "has $f" || bad "has $f"
 done
 grep -q '/\.git/\|/\.git$' "$T/list" && bad "no .git in the archive" || ok "no .git in the archive"

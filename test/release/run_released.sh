@@ -1,5 +1,5 @@
 #!/bin/bash
-# test/unit/run_released.sh -- the released extension scripts and their kept
+# test/release/run_released.sh -- the released extension scripts and their kept
 # copies in test/released (see test/released/README): every copy is
 # byte-identical to the script at the top level; every top-level
 # juheid--*.sql up to default_version has a copy; every kept install
@@ -10,7 +10,7 @@
 # Last line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-. test/unit/lib.sh
+. test/lib.sh
 KEPT=test/released
 
 check() {
