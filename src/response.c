@@ -200,22 +200,3 @@ juhe_parse_answer(const char *body, size_t len, JuheAnswer *out)
 	json_object_put(root);
 	return st;
 }
-
-const char *
-juhe_parse_status_text(JuheParseStatus st)
-{
-	switch (st)
-	{
-		case JUHE_PARSE_OK:
-			return "ok";
-		case JUHE_PARSE_NOT_JSON:
-			return "The body is not complete, valid JSON";
-		case JUHE_PARSE_NOT_OBJECT:
-			return "The JSON value is not an object";
-		case JUHE_PARSE_NO_ERROR_CODE:
-			return "The JSON object has no integer \"error_code\"";
-		case JUHE_PARSE_BAD_RES:
-			return "The answer has error_code 0 but no \"res\" of 1 or 2";
-	}
-	return "unknown";
-}

@@ -40,6 +40,5 @@ typedef struct JuheAnswer
 
 extern JuheParseStatus juhe_parse_answer(const char *body, size_t len,
 										 JuheAnswer *out);
-extern const char *juhe_parse_status_text(JuheParseStatus st);
 
 #endif							/* JUHEID_RESPONSE_H */
