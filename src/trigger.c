@@ -74,16 +74,6 @@ typedef struct TriggerConfig
 
 static const char *const action_names[] = {"reject", "accept", "skip", "defer"};
 
-/*
- * Definition errors name the trigger; the message comes from the caller's
- * format string, checked by the compiler.
- */
-#define definition_error(tg, sqlstate, hint, ...) \
-	ereport(ERROR, \
-			errcode(sqlstate), \
-			errmsg(__VA_ARGS__), \
-			(hint) ? errhint("%s", (const char *) (hint)) : 0)
-
 static int
 column(Trigger *tg, TupleDesc td, const char *colname, const char *role)
 {
@@ -94,15 +84,16 @@ column(Trigger *tg, TupleDesc td, const char *colname, const char *role)
 		if (!a->attisdropped && strcmp(NameStr(a->attname), colname) == 0)
 		{
 			if (a->attgenerated)
-				definition_error(tg, ERRCODE_INVALID_COLUMN_DEFINITION, NULL,
-								 "trigger \"%s\": column \"%s\" is generated",
-								 tg->tgname, colname);
+				ereport(ERROR,
+						errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
+						errmsg("trigger \"%s\": column \"%s\" is generated", tg->tgname, colname));
 			return i + 1;
 		}
 	}
-	definition_error(tg, ERRCODE_UNDEFINED_COLUMN, "Name an existing column of the table.",
-					 "trigger \"%s\": %s column \"%s\" does not exist",
-					 tg->tgname, role, colname);
+	ereport(ERROR,
+			errcode(ERRCODE_UNDEFINED_COLUMN),
+			errmsg("trigger \"%s\": %s column \"%s\" does not exist", tg->tgname, role, colname),
+			errhint("Name an existing column of the table."));
 	return 0;
 }
 
@@ -120,11 +111,10 @@ parse_action(Trigger *tg, const char *opt, const char *val, bool allow_skip,
 		if (pg_strcasecmp(val, action_names[a]) == 0 &&
 			(allow_skip || a != ACT_SKIP) && (allow_defer || a != ACT_DEFER))
 			return (Action) a;
-	definition_error(tg, ERRCODE_INVALID_PARAMETER_VALUE,
-					 allow_defer ? "Use reject, accept, skip or defer." :
-					 allow_skip ? "Use reject, accept or skip." : "Use reject or accept.",
-					 "trigger \"%s\": invalid value \"%s\" for option \"%s\"",
-					 tg->tgname, val, opt);
+	ereport(ERROR,
+			errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			errmsg("trigger \"%s\": invalid value \"%s\" for option \"%s\"", tg->tgname, val, opt),
+			errhint(allow_defer ? "Use reject, accept, skip or defer." : allow_skip ? "Use reject, accept or skip." : "Use reject or accept."));
 	return ACT_REJECT;
 }
 
@@ -135,9 +125,9 @@ require_text_column(Trigger *tg, TupleDesc td, int att, const char *role,
 	Oid			t = column_base_type(td, att);
 
 	if (!juhe_is_text_type(t))
-		definition_error(tg, ERRCODE_DATATYPE_MISMATCH, NULL,
-						 "trigger \"%s\": %s column \"%s\" is of type %s, not text or varchar",
-						 tg->tgname, role, colname, format_type_be(TupleDescAttr(td, att - 1)->atttypid));
+		ereport(ERROR,
+				errcode(ERRCODE_DATATYPE_MISMATCH),
+				errmsg("trigger \"%s\": %s column \"%s\" is of type %s, not text or varchar", tg->tgname, role, colname, format_type_be(TupleDescAttr(td, att - 1)->atttypid)));
 }
 
 static TriggerConfig *
@@ -153,10 +143,10 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 	cfg->on_null = ACT_ACCEPT;
 
 	if (tg->tgnargs < 2)
-		definition_error(tg, ERRCODE_INVALID_PARAMETER_VALUE,
-						 "EXECUTE FUNCTION juhe_verify_trigger('realname', 'idcard' [, 'option=value' ...])",
-						 "trigger \"%s\": expected at least two arguments, the name column and the ID column",
-						 tg->tgname);
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("trigger \"%s\": expected at least two arguments, the name column and the ID column", tg->tgname),
+				errhint("EXECUTE FUNCTION juhe_verify_trigger('realname', 'idcard' [, 'option=value' ...])"));
 
 	cfg->name_att = column(tg, td, tg->tgargs[0], "name");
 	cfg->idcard_att = column(tg, td, tg->tgargs[1], "ID");
@@ -170,9 +160,9 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 		char	   *val;
 
 		if (eq == NULL)
-			definition_error(tg, ERRCODE_INVALID_PARAMETER_VALUE, NULL,
-							 "trigger \"%s\": option \"%s\" is not of the form key=value",
-							 tg->tgname, opt);
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("trigger \"%s\": option \"%s\" is not of the form key=value", tg->tgname, opt));
 		*eq = '\0';
 		val = eq + 1;
 
@@ -184,11 +174,10 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 			declared = TupleDescAttr(td, cfg->result_att - 1)->atttypid;
 			cfg->result_kind = juhe_result_kind_of(declared);
 			if (cfg->result_kind == JUHE_RESULT_NONE)
-				definition_error(tg, ERRCODE_DATATYPE_MISMATCH,
-								 "Use the juhe_result type of the juheid extension, integer or jsonb.",
-								 "trigger \"%s\": result column \"%s\" is of type %s",
-								 tg->tgname, val,
-								 format_type_extended(declared, -1, FORMAT_TYPE_FORCE_QUALIFY));
+				ereport(ERROR,
+						errcode(ERRCODE_DATATYPE_MISMATCH),
+						errmsg("trigger \"%s\": result column \"%s\" is of type %s", tg->tgname, val, format_type_extended(declared, -1, FORMAT_TYPE_FORCE_QUALIFY)),
+						errhint("Use the juhe_result type of the juheid extension, integer or jsonb."));
 		}
 		else if (strcmp(opt, "orderid") == 0)
 		{
@@ -199,10 +188,9 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 		{
 			cfg->verified_at_att = column(tg, td, val, "verified_at");
 			if (column_base_type(td, cfg->verified_at_att) != TIMESTAMPTZOID)
-				definition_error(tg, ERRCODE_DATATYPE_MISMATCH, NULL,
-								 "trigger \"%s\": verified_at column \"%s\" is of type %s, not timestamptz",
-								 tg->tgname, val,
-								 format_type_be(TupleDescAttr(td, cfg->verified_at_att - 1)->atttypid));
+				ereport(ERROR,
+						errcode(ERRCODE_DATATYPE_MISMATCH),
+						errmsg("trigger \"%s\": verified_at column \"%s\" is of type %s, not timestamptz", tg->tgname, val, format_type_be(TupleDescAttr(td, cfg->verified_at_att - 1)->atttypid)));
 		}
 		else if (strcmp(opt, "on_mismatch") == 0)
 			cfg->on_mismatch = parse_action(tg, opt, val, true, false);
@@ -215,17 +203,17 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 		else if (strcmp(opt, "mode") == 0)
 		{
 			if (!juhe_mode_lookup(val, &cfg->mode))
-				definition_error(tg, ERRCODE_INVALID_PARAMETER_VALUE,
-								 psprintf("Use %s; without the option juhe.mode applies.",
-										  juhe_mode_list()),
-								 "trigger \"%s\": invalid value \"%s\" for option \"mode\"",
-								 tg->tgname, val);
+				ereport(ERROR,
+						errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("trigger \"%s\": invalid value \"%s\" for option \"mode\"", tg->tgname, val),
+						errhint("Use %s; without the option juhe.mode applies.", juhe_mode_list()));
 			cfg->mode_set = true;
 		}
 		else
-			definition_error(tg, ERRCODE_INVALID_PARAMETER_VALUE,
-							 "Options are result, orderid, verified_at, on_mismatch, on_error, on_failure, on_null and mode.",
-							 "trigger \"%s\": unknown option \"%s\"", tg->tgname, opt);
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("trigger \"%s\": unknown option \"%s\"", tg->tgname, opt),
+					errhint("Options are result, orderid, verified_at, on_mismatch, on_error, on_failure, on_null and mode."));
 	}
 
 	/*
@@ -235,10 +223,10 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 	if (cfg->result_att || cfg->orderid_att || cfg->verified_at_att)
 	{
 		if (!TRIGGER_FOR_UPDATE(tg->tgtype) || tg->tgnattr > 0 || tg->tgqual != NULL)
-			definition_error(tg, ERRCODE_INVALID_OBJECT_DEFINITION,
-							 "Use CREATE TRIGGER ... BEFORE INSERT OR UPDATE ON ... FOR EACH ROW, without UPDATE OF or WHEN.",
-							 "trigger \"%s\": a trigger that writes result, orderid or verified_at columns must fire on every UPDATE",
-							 tg->tgname);
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					errmsg("trigger \"%s\": a trigger that writes result, orderid or verified_at columns must fire on every UPDATE", tg->tgname),
+					errhint("Use CREATE TRIGGER ... BEFORE INSERT OR UPDATE ON ... FOR EACH ROW, without UPDATE OF or WHEN."));
 	}
 	return cfg;
 }
