@@ -72,6 +72,7 @@ run_batch(FunctionCallInfo fcinfo, EmitRows emit)
 	Batch		b;
 	MemoryContext chunk_cxt;
 
+	juhe_require_primary();
 	mode = PG_ARGISNULL(2) ? (JuheMode) juhe_mode :
 		juhe_mode_from_text(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	parallel = PG_ARGISNULL(3) ? 8 : PG_GETARG_INT32(3);

@@ -37,6 +37,7 @@
 
 #include <curl/curl.h>
 
+#include "access/xlog.h"
 #include "lib/stringinfo.h"
 
 #include "encoding.h"
@@ -316,6 +317,18 @@ juhe_report_failure(const JuheItem *it, JuheOutcome outcome, const char *who)
 
 	if (who_sentence)
 		pfree(who_sentence);
+}
+
+void
+juhe_require_primary(void)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				errcode(ERRCODE_JUHE_STANDBY),
+				errmsg("juheid does not verify on a standby server"),
+				errdetail("This server is in recovery: a request sent from here would be billed without being in the primary's ledger or under its daily limit. Nothing was sent."),
+				errhint("Verify on the primary server."),
+				errhidestmt(true));
 }
 
 static void

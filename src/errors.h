@@ -28,6 +28,9 @@
 #define ERRCODE_JUHE_DAILY_CAP		MAKE_SQLSTATE('J','H','0','2','0')	/* juhe.max_billed_per_day */
 #define ERRCODE_JUHE_STATEMENT_CAP	MAKE_SQLSTATE('J','H','0','2','1')	/* juhe.max_requests_per_statement */
 
+/* where nothing may be sent */
+#define ERRCODE_JUHE_STANDBY		MAKE_SQLSTATE('J','H','0','3','0')	/* a hot standby */
+
 struct JuheItem;
 
 /* what became of the row (the trigger's on_failure) */
@@ -47,6 +50,14 @@ typedef enum JuheOutcome
  */
 extern void juhe_report_failure(const struct JuheItem *item, JuheOutcome outcome,
 								const char *who);
+
+/*
+ * Every entry point that may send (juhe_verify, juhe_verify_many,
+ * juhe_verify_table, the signup trigger), before anything else: ERROR
+ * JH030 on a server in recovery.  A standby's requests would be billed
+ * outside the primary's ledger and daily limit.
+ */
+extern void juhe_require_primary(void);
 
 /*
  * The personal-data guard: an error context callback, pushed by every SQL

@@ -141,6 +141,7 @@ juhe_verify(PG_FUNCTION_ARGS)
 	/* a NULL name or ID: nothing to verify, nothing sent */
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
+	juhe_require_primary();
 
 	/* from here on no message logs the statement (it may hold the input) */
 	juhe_guard_push(&guard);

@@ -1069,6 +1069,7 @@ juhe_verify_table(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("juhe_verify_table needs a table, a name column, an ID column and a result column")));
 	juhe_require_preloaded();
+	juhe_require_primary();
 	plan_job(fcinfo, &job);
 
 	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)

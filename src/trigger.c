@@ -412,6 +412,17 @@ juhe_verify_trigger_guarded(FunctionCallInfo fcinfo)
 				 errmsg("trigger \"%s\": juhe_verify_trigger must be fired on INSERT or UPDATE",
 						tg->tgname)));
 
+	/*
+	 * A row applied by logical replication (session_replication_role =
+	 * replica, superuser-only: the apply worker, a data-only restore with
+	 * --disable-triggers) comes with the answer the publisher paid for:
+	 * kept as it is, nothing sent, whether the trigger is enabled REPLICA
+	 * or ALWAYS.
+	 */
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
+		return PointerGetDatum(newtuple);
+	juhe_require_primary();
+
 	tupdesc = RelationGetDescr(td->tg_relation);
 	cfg = (TriggerConfig *) fcinfo->flinfo->fn_extra;
 	if (cfg == NULL || cfg->tgoid != tg->tgoid)
