@@ -27,10 +27,7 @@ INSERT INTO people VALUES (1, '张三', '11010519491231002X', NULL);
 $primary->backup('b1');
 my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, 'b1', has_streaming => 1);
-{
-	local $ENV{LD_PRELOAD} = $ENV{JUHEID_HANG_DNS_SO} if $ENV{JUHEID_HANG_DNS_SO};
-	$standby->start;
-}
+juheid_start($standby);
 $primary->wait_for_catchup($standby);
 
 my $charged = mock_stats()->{billed};

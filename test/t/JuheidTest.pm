@@ -16,7 +16,7 @@ use Time::HiRes qw(usleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT = qw(start_mock mock_stats mock_reset juheid_node elapsed_since
+our @EXPORT = qw(start_mock mock_stats mock_reset juheid_node juheid_conf juheid_start elapsed_since
   mock_url hang_dns_url blackhole_url start_call mock_json ledger_gen peak_rss_kb);
 
 our $KEY = 'testkey0123456789abcdef0123456789';
@@ -95,10 +95,31 @@ sub juheid_node
 {
 	my ($name, $extra_conf) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', juheid_conf() . ($extra_conf // ''));
+	juheid_start($node);
+	$node->safe_psql('postgres', 'CREATE EXTENSION juheid');
+	return $node;
+}
+
+# start a node with the resolver shim: hang.juheid.test never resolves (a
+# test may add shims of its own through LD_PRELOAD)
+sub juheid_start
+{
+	my ($node) = @_;
+	local $ENV{LD_PRELOAD} = $ENV{LD_PRELOAD} // $ENV{JUHEID_HANG_DNS_SO}
+	  if $ENV{LD_PRELOAD} || $ENV{JUHEID_HANG_DNS_SO};
+	$node->start;
+	return;
+}
+
+# the postgresql.conf lines of a node with juheid preloaded and pointed at
+# the mock
+sub juheid_conf
+{
 	my $pubkey = PostgreSQL::Test::Utils::slurp_file("$HERE/../../mock/keys/test_rsa_public.b64");
 	$pubkey =~ s/\s+//g;
-	$node->init;
-	$node->append_conf('postgresql.conf', qq{
+	return qq{
 shared_preload_libraries = 'juheid'
 juhe.base_url = '@{[ mock_url() ]}'
 juhe.key = '$KEY'
@@ -110,16 +131,7 @@ juhe.connect_timeout_ms = 1000
 log_line_prefix = '%m [%p] '
 log_statement = none
 juhe.gateway = @{[ $ENV{JUHEID_GATEWAY} // 'on' ]}
-} . ($extra_conf // ''));
-	{
-		# the resolver shim: hang.juheid.test never resolves (a test may
-		# add shims of its own through LD_PRELOAD)
-		local $ENV{LD_PRELOAD} = $ENV{LD_PRELOAD} // $ENV{JUHEID_HANG_DNS_SO}
-		  if $ENV{LD_PRELOAD} || $ENV{JUHEID_HANG_DNS_SO};
-		$node->start;
-	}
-	$node->safe_psql('postgres', 'CREATE EXTENSION juheid');
-	return $node;
+};
 }
 
 # run $sql through psql in the background as application $app; returns the
