@@ -29,6 +29,9 @@ cp test/t/*.pl test/t/*.pm "$WORK/test/t/"
 cp mock/mock_juhe.py "$WORK/mock/"
 cp -r test/released "$WORK/test/"
 cp mock/keys/* "$WORK/mock/keys/"
+# the examples that 015_pgbouncer.pl and 016_monitoring.pl run
+mkdir -p "$WORK/examples"
+cp -r examples/pgbouncer examples/monitoring "$WORK/examples/"
 # test-only helpers (the Makefile's test-tools): a resolver that never
 # answers for one host name, a disk that fills up on demand, and a writer
 # of ledger records
