@@ -23,7 +23,7 @@ if [ ! -e "$PERLDIR/PostgreSQL/Test/Cluster.pm" ]; then
 fi
 
 WORK=$(mktemp -d /tmp/juheid-tap.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${JUHEID_KEEP_TAP:-}" ] || rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/test/t" "$WORK/mock/keys" "$WORK/tmp"
 cp test/t/*.pl test/t/*.pm "$WORK/test/t/"
 cp mock/mock_juhe.py "$WORK/mock/"
