@@ -143,8 +143,8 @@ done
 # the client recipes of the README, each a real program against the mock
 echo "== client recipes (examples/clients: psycopg2, psycopg 3, node-postgres, pgJDBC)"
 bash examples/clients/run.sh /usr/lib/postgresql/15/bin/pg_config >"$LOGDIR/clients.log" 2>&1
-grep -E '^(ok|not ok) ' "$LOGDIR/clients.log" | sed 's/^/  /'
-grep -q '^not ok' "$LOGDIR/clients.log" && tail -n 60 "$LOGDIR/clients.log"
+grep -E '^  (ok|not ok) ' "$LOGDIR/clients.log"
+grep -q '^  not ok' "$LOGDIR/clients.log" && tail -n 60 "$LOGDIR/clients.log"
 count "$LOGDIR/clients.log"
 
 echo "== mock self-test"
