@@ -416,16 +416,6 @@ gw_next(bool bulk_allowed)
 	return best;
 }
 
-/*
- * Take up submitted requests while connections are free: at most
- * juhe.gateway_connections transfers at a time, of which bulk requests
- * leave one (with two or more) for single calls and triggers; each start
- * waits for its turn under juhe.max_requests_per_second.  Requests wait
- * in their slots, not in libcurl's queue, for as long as their backend
- * waits: one whose backend gave up is simply taken back (never sent).
- * Also: withdraw abandoned transfers not one byte of which went out yet,
- * and free what dead backends submitted.
- */
 /* the pickup's launcher: the next request by gw_next(), one at a time */
 typedef struct PickupState
 {
@@ -456,6 +446,16 @@ pickup_start(int n, void *arg)
 	return 1;
 }
 
+/*
+ * Take up submitted requests while connections are free: at most
+ * juhe.gateway_connections transfers at a time, of which bulk requests
+ * leave one (with two or more) for single calls and triggers; each start
+ * waits for its turn under juhe.max_requests_per_second.  Requests wait
+ * in their slots, not in libcurl's queue, for as long as their backend
+ * waits: one whose backend gave up is simply taken back (never sent).
+ * Also: withdraw abandoned transfers not one byte of which went out yet,
+ * and free what dead backends submitted.
+ */
 static void
 gw_pickup(void)
 {

@@ -86,13 +86,15 @@ column(Trigger *tg, TupleDesc td, const char *colname, const char *role)
 			if (a->attgenerated)
 				ereport(ERROR,
 						errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
-						errmsg("trigger \"%s\": column \"%s\" is generated", tg->tgname, colname));
+						errmsg("trigger \"%s\": column \"%s\" is generated",
+							   tg->tgname, colname));
 			return i + 1;
 		}
 	}
 	ereport(ERROR,
 			errcode(ERRCODE_UNDEFINED_COLUMN),
-			errmsg("trigger \"%s\": %s column \"%s\" does not exist", tg->tgname, role, colname),
+			errmsg("trigger \"%s\": %s column \"%s\" does not exist",
+				   tg->tgname, role, colname),
 			errhint("Name an existing column of the table."));
 	return 0;
 }
@@ -113,8 +115,10 @@ parse_action(Trigger *tg, const char *opt, const char *val, bool allow_skip,
 			return (Action) a;
 	ereport(ERROR,
 			errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			errmsg("trigger \"%s\": invalid value \"%s\" for option \"%s\"", tg->tgname, val, opt),
-			errhint(allow_defer ? "Use reject, accept, skip or defer." : allow_skip ? "Use reject, accept or skip." : "Use reject or accept."));
+			errmsg("trigger \"%s\": invalid value \"%s\" for option \"%s\"",
+				   tg->tgname, val, opt),
+			errhint(allow_defer ? "Use reject, accept, skip or defer." :
+					allow_skip ? "Use reject, accept or skip." : "Use reject or accept."));
 	return ACT_REJECT;
 }
 
@@ -127,7 +131,9 @@ require_text_column(Trigger *tg, TupleDesc td, int att, const char *role,
 	if (!juhe_is_text_type(t))
 		ereport(ERROR,
 				errcode(ERRCODE_DATATYPE_MISMATCH),
-				errmsg("trigger \"%s\": %s column \"%s\" is of type %s, not text or varchar", tg->tgname, role, colname, format_type_be(TupleDescAttr(td, att - 1)->atttypid)));
+				errmsg("trigger \"%s\": %s column \"%s\" is of type %s, not text or varchar",
+					   tg->tgname, role, colname,
+					   format_type_be(TupleDescAttr(td, att - 1)->atttypid)));
 }
 
 static TriggerConfig *
@@ -145,7 +151,8 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 	if (tg->tgnargs < 2)
 		ereport(ERROR,
 				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				errmsg("trigger \"%s\": expected at least two arguments, the name column and the ID column", tg->tgname),
+				errmsg("trigger \"%s\": expected at least two arguments, the name column and the ID column",
+					   tg->tgname),
 				errhint("EXECUTE FUNCTION juhe_verify_trigger('realname', 'idcard' [, 'option=value' ...])"));
 
 	cfg->name_att = column(tg, td, tg->tgargs[0], "name");
@@ -162,7 +169,8 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 		if (eq == NULL)
 			ereport(ERROR,
 					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					errmsg("trigger \"%s\": option \"%s\" is not of the form key=value", tg->tgname, opt));
+					errmsg("trigger \"%s\": option \"%s\" is not of the form key=value",
+						   tg->tgname, opt));
 		*eq = '\0';
 		val = eq + 1;
 
@@ -176,7 +184,9 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 			if (cfg->result_kind == JUHE_RESULT_NONE)
 				ereport(ERROR,
 						errcode(ERRCODE_DATATYPE_MISMATCH),
-						errmsg("trigger \"%s\": result column \"%s\" is of type %s", tg->tgname, val, format_type_extended(declared, -1, FORMAT_TYPE_FORCE_QUALIFY)),
+						errmsg("trigger \"%s\": result column \"%s\" is of type %s",
+							   tg->tgname, val,
+							   format_type_extended(declared, -1, FORMAT_TYPE_FORCE_QUALIFY)),
 						errhint("Use the juhe_result type of the juheid extension, integer or jsonb."));
 		}
 		else if (strcmp(opt, "orderid") == 0)
@@ -190,7 +200,9 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 			if (column_base_type(td, cfg->verified_at_att) != TIMESTAMPTZOID)
 				ereport(ERROR,
 						errcode(ERRCODE_DATATYPE_MISMATCH),
-						errmsg("trigger \"%s\": verified_at column \"%s\" is of type %s, not timestamptz", tg->tgname, val, format_type_be(TupleDescAttr(td, cfg->verified_at_att - 1)->atttypid)));
+						errmsg("trigger \"%s\": verified_at column \"%s\" is of type %s, not timestamptz",
+							   tg->tgname, val,
+							   format_type_be(TupleDescAttr(td, cfg->verified_at_att - 1)->atttypid)));
 		}
 		else if (strcmp(opt, "on_mismatch") == 0)
 			cfg->on_mismatch = parse_action(tg, opt, val, true, false);
@@ -205,7 +217,8 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 			if (!juhe_mode_lookup(val, &cfg->mode))
 				ereport(ERROR,
 						errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("trigger \"%s\": invalid value \"%s\" for option \"mode\"", tg->tgname, val),
+						errmsg("trigger \"%s\": invalid value \"%s\" for option \"mode\"",
+							   tg->tgname, val),
 						errhint("Use %s; without the option juhe.mode applies.", juhe_mode_list()));
 			cfg->mode_set = true;
 		}
@@ -225,7 +238,8 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 		if (!TRIGGER_FOR_UPDATE(tg->tgtype) || tg->tgnattr > 0 || tg->tgqual != NULL)
 			ereport(ERROR,
 					errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-					errmsg("trigger \"%s\": a trigger that writes result, orderid or verified_at columns must fire on every UPDATE", tg->tgname),
+					errmsg("trigger \"%s\": a trigger that writes result, orderid or verified_at columns must fire on every UPDATE",
+						   tg->tgname),
 					errhint("Use CREATE TRIGGER ... BEFORE INSERT OR UPDATE ON ... FOR EACH ROW, without UPDATE OF or WHEN."));
 	}
 	return cfg;
