@@ -37,10 +37,7 @@ CREATE TABLE users (
     verified_orderid text,
     verified_at timestamptz
 );
-CREATE TRIGGER users_verify BEFORE INSERT OR UPDATE ON users
-  FOR EACH ROW EXECUTE FUNCTION
-  juhe_verify_trigger('realname', 'idcard', 'result=verification',
-                      'orderid=verified_orderid', 'verified_at=verified_at');
+} . signup_trigger() . q{
 GRANT SELECT, INSERT, UPDATE ON users TO app;
 GRANT USAGE ON SEQUENCE users_id_seq TO app;
 });

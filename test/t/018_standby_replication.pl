@@ -80,11 +80,7 @@ CREATE TABLE users (
     verified_orderid text,
     verified_at timestamptz
 );
-CREATE TRIGGER users_verify BEFORE INSERT OR UPDATE ON users
-  FOR EACH ROW EXECUTE FUNCTION
-  juhe_verify_trigger('realname', 'idcard', 'result=verification',
-                      'orderid=verified_orderid', 'verified_at=verified_at');
-};
+} . signup_trigger();
 $pub->safe_psql('postgres', $schema . q{CREATE PUBLICATION users_pub FOR TABLE users;});
 $sub->safe_psql('postgres', $schema . q{ALTER TABLE users ENABLE ALWAYS TRIGGER users_verify;});
 my $pubconn = $pub->connstr . ' dbname=postgres';

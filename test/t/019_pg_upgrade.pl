@@ -58,10 +58,7 @@ unless ($with_table)
 $old->safe_psql($db, q{
 CREATE TABLE users (id int PRIMARY KEY, realname text, idcard text,
                     verification juhe_result, verified_orderid text, verified_at timestamptz);
-CREATE TRIGGER users_verify BEFORE INSERT OR UPDATE ON users
-  FOR EACH ROW EXECUTE FUNCTION
-  juhe_verify_trigger('realname', 'idcard', 'result=verification',
-                      'orderid=verified_orderid', 'verified_at=verified_at');
+} . signup_trigger() . q{
 INSERT INTO users (id, realname, idcard) VALUES
   (1, '张三', '11010519491231002X'), (2, '李四', '440304198808081238'),
   (3, '阿卜杜热合曼·买买提', '650102198506152016');

@@ -16,7 +16,7 @@ use Time::HiRes qw(usleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT = qw(start_mock mock_stats mock_reset juheid_node juheid_conf juheid_start elapsed_since
+our @EXPORT = qw(start_mock mock_stats mock_reset juheid_node juheid_conf juheid_start signup_trigger elapsed_since
   mock_url hang_dns_url blackhole_url start_call mock_json ledger_gen peak_rss_kb);
 
 our $KEY = 'testkey0123456789abcdef0123456789';
@@ -100,6 +100,19 @@ sub juheid_node
 	juheid_start($node);
 	$node->safe_psql('postgres', 'CREATE EXTENSION juheid');
 	return $node;
+}
+
+# the signup trigger on a table users(realname, idcard, verification
+# juhe_result, verified_orderid, verified_at), with the default reactions
+# (reject a mismatch, a service error, a failure)
+sub signup_trigger
+{
+	return q{
+CREATE TRIGGER users_verify BEFORE INSERT OR UPDATE ON users
+  FOR EACH ROW EXECUTE FUNCTION
+  juhe_verify_trigger('realname', 'idcard', 'result=verification',
+                      'orderid=verified_orderid', 'verified_at=verified_at');
+};
 }
 
 # start a node with the resolver shim: hang.juheid.test never resolves (a
