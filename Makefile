@@ -20,6 +20,7 @@ OBJS = \
 	src/crypto.o \
 	src/transport.o \
 	src/gateway.o \
+	src/replay.o \
 	src/response.o \
 	src/result.o \
 	src/errors.o \

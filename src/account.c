@@ -66,6 +66,9 @@ typedef struct AccountShared
 	int32		day;			/* the billing day billed_today is for */
 	int64		billed_today;
 	int64		in_flight;
+	int64		orphans;		/* of in_flight: requests of an earlier run
+								 * without a result, counted as billed until
+								 * the gateway worker marks them in doubt */
 	char		tz[TZ_NAME_LEN];	/* the billing time zone of day */
 	pg_atomic_uint32 tz_gen;	/* bumped when tz changes */
 	int64		quarter_of[NQUARTERS];	/* which quarter hour a slot counts */
@@ -298,14 +301,97 @@ juhe_account_count_at_start(TimestampTz at, void *arg)
 }
 
 void
-juhe_account_start_day(const JuheLedgerSummary *sum)
+juhe_account_start_day(const JuheLedgerSummary *sum, bool primary)
 {
 	Today		t = today_now(GetCurrentTimestamp());
 
 	account_shm->day = t.day;
 	account_shm->billed_today = billed_since(t.first_quarter);
-	account_shm->in_flight = 0;
+	account_shm->in_flight = sum->open;
+	account_shm->orphans = primary ? sum->open : 0;
 	pg_atomic_write_u64(&account_shm->next_id, sum->max_id + 1);
+}
+
+void
+juhe_account_reset_counts(void)
+{
+	SpinLockAcquire(&account_shm->mutex);
+	for (int i = 0; i < NQUARTERS; i++)
+	{
+		account_shm->quarter_of[i] = PG_INT64_MIN;
+		account_shm->billed_in[i] = 0;
+	}
+	SpinLockRelease(&account_shm->mutex);
+}
+
+/* caller holds the mutex: n more billed at ts, and today's count again */
+static void
+count_billed_again(TimestampTz ts, int64 n)
+{
+	Today		t = today_now(GetCurrentTimestamp());
+
+	for (int64 i = 0; i < n; i++)
+		count_billed(ts);
+	roll_day(&t);
+	account_shm->billed_today = billed_since(t.first_quarter);
+}
+
+void
+juhe_account_redo(const JuheLedgerRecord *rec)
+{
+	uint64		next = pg_atomic_read_u64(&account_shm->next_id);
+
+	while (next <= rec->id &&
+		   !pg_atomic_compare_exchange_u64(&account_shm->next_id, &next, rec->id + 1))
+		;
+	SpinLockAcquire(&account_shm->mutex);
+	if (rec->fate == JUHE_FATE_SENT)
+		account_shm->in_flight++;
+	else
+	{
+		if (account_shm->in_flight > 0)
+			account_shm->in_flight--;
+		account_shm->orphans = Min(account_shm->orphans, account_shm->in_flight);
+		if (rec->fate == JUHE_FATE_BILLED || rec->fate == JUHE_FATE_IN_DOUBT)
+			count_billed_again(rec->at, 1);
+	}
+	SpinLockRelease(&account_shm->mutex);
+}
+
+/* n requests without a result marked in doubt at `at` (redo, or the worker) */
+static void
+doubted(int64 n, TimestampTz at)
+{
+	SpinLockAcquire(&account_shm->mutex);
+	account_shm->in_flight = Max(account_shm->in_flight - n, 0);
+	account_shm->orphans = Min(Max(account_shm->orphans - n, 0), account_shm->in_flight);
+	count_billed_again(at, n);
+	SpinLockRelease(&account_shm->mutex);
+}
+
+void
+juhe_account_recovery_done(void)
+{
+	SpinLockAcquire(&account_shm->mutex);
+	account_shm->orphans = account_shm->in_flight;
+	SpinLockRelease(&account_shm->mutex);
+	juhe_ledger_set_first_id(pg_atomic_read_u64(&account_shm->next_id));
+}
+
+void
+juhe_account_mark_orphans(void)
+{
+	int64		n;
+	TimestampTz at;
+
+	SpinLockAcquire(&account_shm->mutex);
+	n = account_shm->orphans;
+	SpinLockRelease(&account_shm->mutex);
+	if (n == 0)
+		return;
+	n = juhe_ledger_mark_orphans(&at);
+	if (n > 0)
+		doubted(n, at);
 }
 
 void
@@ -432,8 +518,17 @@ juhe_account_open(JuheHttp *h, JuheVia via, JuheMode mode)
 void
 juhe_account_flush(void)
 {
-	if (juhe_ledger_sync_on)
-		juhe_ledger_sync();
+	(void) juhe_ledger_sync();
+}
+
+void
+juhe_account_flush_to_send(void)
+{
+	if (!juhe_ledger_sync())
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("canceling the wait for synchronous replication of juheid's ledger"),
+				 errdetail("Nothing was sent: the synchronous standbys had not confirmed the requests' ledger records.")));
 }
 
 void
@@ -608,8 +703,9 @@ juhe_billing_rows(PG_FUNCTION_ARGS)
 	SpinLockAcquire(&account_shm->mutex);
 	roll_day(&t);
 	v[0] = DateADTGetDatum(account_shm->day - POSTGRES_EPOCH_JDATE);
-	v[1] = Int64GetDatum(account_shm->billed_today);
-	v[2] = Int64GetDatum(account_shm->in_flight);
+	/* requests of an earlier run without a result count as billed */
+	v[1] = Int64GetDatum(account_shm->billed_today + account_shm->orphans);
+	v[2] = Int64GetDatum(account_shm->in_flight - account_shm->orphans);
 	memcpy(tz, account_shm->tz, TZ_NAME_LEN);
 	SpinLockRelease(&account_shm->mutex);
 	if (juhe_max_billed_per_day > 0)

@@ -38,8 +38,23 @@ extern void juhe_account_shmem_init(void);
 /* the start: a billed request found in the ledger, for the daily count */
 extern void juhe_account_count_at_start(TimestampTz at, void *arg);
 
-/* ... and once the ledger is read: today's count, the next ledger id */
-extern void juhe_account_start_day(const JuheLedgerSummary *sum);
+/*
+ * ... and once the ledger is read: today's count, the requests in flight
+ * (primary: of an earlier run, counted as billed), the next ledger id
+ */
+extern void juhe_account_start_day(const JuheLedgerSummary *sum, bool primary);
+
+/*
+ * Replay (replay.c): the counts start again from the file when recovery
+ * cut it, follow every replayed record, and at the end of recovery the
+ * requests still without a result are of an earlier run.
+ */
+extern void juhe_account_reset_counts(void);
+extern void juhe_account_redo(const JuheLedgerRecord *rec);
+extern void juhe_account_recovery_done(void);
+
+/* the gateway worker, once recovery is over: those requests in doubt */
+extern void juhe_account_mark_orphans(void);
 
 /* whether a request may go out */
 typedef enum JuheOpenResult
@@ -63,8 +78,13 @@ extern JuheOpenResult juhe_account_open(struct JuheHttp *h, JuheVia via, JuheMod
 extern void juhe_account_new_statement(void);
 extern void juhe_account_outcome_of_top(bool on);
 
-/* the "sent" records of a wave are written; flush them if juhe.ledger_sync */
+/*
+ * The ledger's WAL flushed (and on the synchronous standbys, for a backend):
+ * _to_send before a wave goes out (an ERROR if the standbys' wait was
+ * cancelled: nothing is sent), the other once answers are recorded.
+ */
 extern void juhe_account_flush(void);
+extern void juhe_account_flush_to_send(void);
 
 /* whether a settled result is in the ledger file */
 typedef enum JuheRecorded

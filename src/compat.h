@@ -94,4 +94,21 @@ juhe_wait_event(JuheWait which)
 #endif
 }
 
+/*
+ * Whether synchronous standbys are configured (the flag became a bit in
+ * sync_standbys_status in the minor releases of 2025).  Caller holds
+ * SyncRepLock.
+ */
+#include "replication/walsender_private.h"
+
+static inline bool
+juhe_sync_standbys_defined(void)
+{
+#ifdef SYNC_STANDBY_DEFINED
+	return (WalSndCtl->sync_standbys_status & SYNC_STANDBY_DEFINED) != 0;
+#else
+	return WalSndCtl->sync_standbys_defined;
+#endif
+}
+
 #endif							/* JUHEID_COMPAT_H */

@@ -637,8 +637,10 @@ juhe_gateway_main(Datum arg)
 	/* the ledger: open (and kept open, to restore it if it is removed) */
 	juhe_account_maintain();
 	juhe_account_check_timezone();
-	/* the server start pruned the ledger; from now on hourly and on reload */
-	last_prune = GetCurrentTimestamp();
+	/* requests of an earlier run without a result: in doubt, WAL-logged */
+	juhe_account_mark_orphans();
+	/* prune now if anything is old enough, then hourly and on reload */
+	last_prune = 0;
 	retention_seen = juhe_ledger_retention_days;
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "juheid gateway",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -689,6 +691,8 @@ juhe_gateway_main(Datum arg)
 			}
 			/* results kept while the file could not be written; the file */
 			juhe_account_maintain();
+			/* requests of an earlier run not yet in doubt (a full disk) */
+			juhe_account_mark_orphans();
 			if ((prune_now || now - last_prune >= USECS_PER_HOUR) && !juhe_ledger_pruning())
 			{
 				(void) juhe_ledger_prune_begin(prune_now);

@@ -20,6 +20,9 @@
  */
 #include "postgres.h"
 
+#include <sys/stat.h>
+
+#include "access/xlog.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
@@ -36,6 +39,7 @@
 #include "ledger.h"
 #include "preload.h"
 #include "rate.h"
+#include "replay.h"
 #include "result.h"
 #include "stats.h"
 #include "table_job.h"
@@ -100,6 +104,7 @@ juhe_shmem_startup(void)
 	if (!IsUnderPostmaster)
 	{
 		JuheLedgerSummary sum;
+		struct stat st;
 
 		/*
 		 * A server start (or the reinitialisation after a crash), before
@@ -107,7 +112,8 @@ juhe_shmem_startup(void)
 		 */
 		juhe_ledger_startup(&sum, juhe_account_count_at_start, NULL);
 		juhe_ledger_shmem_init(&locks[JUHE_LOCK_LEDGER].lock, &sum);
-		juhe_account_start_day(&sum);
+		/* on a standby, requests without a result are the primary's */
+		juhe_account_start_day(&sum, stat(STANDBY_SIGNAL_FILE, &st) != 0);
 		juhe_stats_load();
 		on_shmem_exit(juhe_shmem_exit, (Datum) 0);
 	}
@@ -127,6 +133,7 @@ _PG_init(void)
 	shmem_request_hook = juhe_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = juhe_shmem_startup;
+	juhe_replay_register();
 	juhe_gateway_register_worker();
 }
 

@@ -1,15 +1,34 @@
 /*
  * ledger.c
- *		The ledger file: $PGDATA/juheid/ledger.
+ *		The ledger file: $PGDATA/juheid/ledger, kept in step with the WAL.
  *
  *	juhe_ledger_rows() → SETOF (id, orderid, sent_at, billed_at, datname,
  *	                     rolname, mode, via, status, res, error_code, xid, pid)
  *
  * Why a file and not a table: a record must survive the caller's ROLLBACK,
- * be written by the gateway worker (which has no database), and be written
- * the moment an answer arrives, before the caller can be cancelled.  Like
- * pg_stat_statements' query texts, it lives beside the data, outside WAL:
- * a standby or a base backup has its own.
+ * be written by the gateway worker (which has no database), be readable
+ * from every database, and be written the moment an answer arrives, before
+ * the caller can be cancelled.
+ *
+ * Why it survives standbys, failover and point-in-time recovery: every
+ * change is WAL-logged with juheid's own resource manager (replay.c) before
+ * it is made to the file: an appended record (XLOG_JUHE_APPEND), a prune
+ * (XLOG_JUHE_PRUNE), the requests of an earlier run marked in doubt
+ * (XLOG_JUHE_DOUBT).  Each record in the file carries the end of its WAL
+ * record and the system identifier of the cluster that wrote it.  When
+ * recovery starts, records of this cluster whose WAL ends after the point
+ * replay starts from are cut (juhe_ledger_cut): replay writes them again if
+ * their WAL is there, and if it is not (a base backup copied the file after
+ * the WAL it replays ends, the WAL after a restore point is not replayed,
+ * an unflushed record was lost in a crash) they must not survive.  Redo
+ * then appends every record it replays.  A record from another cluster (a
+ * file carried over by pg_upgrade) is never cut.
+ *
+ * There is no checkpoint hook, so the file is durable by itself before a
+ * checkpoint can pass its records: an append holds DELAY_CHKPT_START from
+ * before its WAL record is inserted until the record is in the file and,
+ * with juhe.ledger_sync, synced; a checkpoint whose redo point is past the
+ * WAL record waits for that.
  *
  * Every process appends whole 384-byte records with one write() on a
  * descriptor opened with O_APPEND, so records of different processes never
@@ -19,10 +38,14 @@
  * format of 1.1.0 are still read.
  *
  * At server start (in the postmaster, before any backend runs) the file is
- * checked: "sent" records without a result become "in doubt" (found with
- * two bitmaps over the ids, so memory stays bounded whatever the file
- * holds), results older than juhe.ledger_retention_days are dropped, and
- * the file is rewritten without the "sent" records and unreadable bytes.
+ * checked: a torn end is cut off, "sent" records without a result are
+ * counted (found with two bitmaps over the ids, so memory stays bounded
+ * whatever the file holds), and, when there are none, the file is rewritten
+ * without the answered "sent" records and unreadable bytes.  Nothing is
+ * written to WAL there: once recovery is over, the gateway worker marks the
+ * requests of an earlier run that have no result "in doubt"
+ * (juhe_ledger_mark_orphans), and prunes results older than
+ * juhe.ledger_retention_days, both WAL-logged.
  *
  * While the server runs:
  *	- a result that cannot be written (a full disk) is kept in shared
@@ -46,11 +69,17 @@
 #include <unistd.h>
 
 #include "access/transam.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "access/xloginsert.h"
 #include "catalog/pg_type.h"
 #include "common/file_perm.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "replication/syncrep.h"
+#include "replication/walsender.h"
+#include "replication/walsender_private.h"
 #include "storage/fd.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
@@ -60,6 +89,7 @@
 #include "utils/tuplestore.h"
 #include "utils/xid8.h"
 
+#include "compat.h"
 #include "encoding.h"
 #include "guc.h"
 #include "ledger.h"
@@ -81,6 +111,7 @@ typedef struct JuheLedgerShared
 {
 	pg_atomic_uint32 generation;	/* bumped by every rewrite of the file */
 	pg_atomic_uint32 npending;	/* read without the lock as a hint */
+	pg_atomic_uint64 last_lsn;	/* end of the last WAL record appended */
 	TimestampTz oldest_at;		/* under the lock; 0 = none */
 	uint64		first_id;		/* the first id of this server run */
 	JuheLedgerRecord pending[JUHE_LEDGER_PENDING];	/* exclusive lock */
@@ -110,6 +141,7 @@ juhe_ledger_shmem_init(LWLock *lock, const JuheLedgerSummary *sum)
 	{
 		pg_atomic_init_u32(&ledger_shared->generation, 0);
 		pg_atomic_init_u32(&ledger_shared->npending, 0);
+		pg_atomic_init_u64(&ledger_shared->last_lsn, 0);
 		ledger_shared->oldest_at = sum->oldest_at;
 		ledger_shared->first_id = sum->max_id + 1;
 	}
@@ -606,28 +638,116 @@ wait_for_restore(void)
 	}
 }
 
-static JuheLedgerWrite append_once(JuheLedgerRecord *copy, bool keep);
+/* may this process WAL-log what it appends?  (not the postmaster, not in recovery) */
+static bool
+wal_allowed(void)
+{
+	return ledger_lock != NULL && MyProc != NULL && !RecoveryInProgress();
+}
 
+static void
+note_lsn(XLogRecPtr lsn)
+{
+	uint64		cur = pg_atomic_read_u64(&ledger_shared->last_lsn);
+
+	while (cur < lsn &&
+		   !pg_atomic_compare_exchange_u64(&ledger_shared->last_lsn, &cur, lsn))
+		;
+}
+
+/* a record as it goes into the file: where its WAL ends, whose it is */
+static void
+stamp(JuheLedgerRecord *rec, XLogRecPtr lsn)
+{
+	rec->lsn = lsn;
+	rec->sysid = GetSystemIdentifier();
+	seal(rec);
+}
+
+/* the WAL record of one append (the record without lsn, sysid, crc) */
+static void
+log_append(JuheLedgerRecord *copy)
+{
+	JuheLedgerRecord plain = *copy;
+	XLogRecPtr	lsn;
+
+	plain.crc = 0;
+	plain.lsn = 0;
+	plain.sysid = 0;
+	XLogBeginInsert();
+	XLogRegisterData((char *) &plain, REC_SIZE);
+	lsn = XLogInsert(JUHE_RMGR_ID, XLOG_JUHE_APPEND);
+	stamp(copy, lsn);
+	note_lsn(lsn);
+}
+
+static JuheLedgerWrite append_once(JuheLedgerRecord *copy, bool keep, bool wal);
+
+/*
+ * Append one record: its WAL record first (a primary's processes), then
+ * the file, with DELAY_CHKPT_START held until it is there (and synced, with
+ * juhe.ledger_sync), so no checkpoint can pass a record the file may lose.
+ */
 JuheLedgerWrite
 juhe_ledger_append(const JuheLedgerRecord *rec, bool keep)
 {
 	JuheLedgerRecord copy = *rec;
 	JuheLedgerWrite w;
+	bool		wal = wal_allowed();
+	bool		delayed = false;
 
+	copy.lsn = 0;
+	copy.sysid = 0;
 	seal(&copy);
-	w = append_once(&copy, keep);
-	if (w != JUHE_LEDGER_WRITTEN && errno == ENOENT && ledger_fd < 0 && ledger_lock != NULL)
+	if (wal && (MyProc->delayChkptFlags & DELAY_CHKPT_START) == 0)
 	{
-		wait_for_restore();
-		w = append_once(&copy, keep);
+		MyProc->delayChkptFlags |= DELAY_CHKPT_START;
+		delayed = true;
 	}
+	PG_TRY();
+	{
+		w = append_once(&copy, keep, wal);
+		if (w != JUHE_LEDGER_WRITTEN && errno == ENOENT && ledger_fd < 0 && ledger_lock != NULL)
+		{
+			wait_for_restore();
+			w = append_once(&copy, keep, wal);
+		}
+		if (w == JUHE_LEDGER_WRITTEN && juhe_ledger_sync_on && ledger_fd >= 0)
+		{
+			int			save = errno;
+
+			if (pg_fdatasync(ledger_fd) != 0)
+				ereport(WARNING,
+						(errcode_for_file_access(),
+						 errmsg("juheid: could not sync file \"%s\": %m", JUHE_LEDGER_FILE)));
+			errno = save;
+		}
+		else if (w == JUHE_LEDGER_FAILED && copy.lsn != 0 && copy.fate == JUHE_FATE_SENT)
+		{
+			int			save = errno;
+
+			/*
+			 * Its WAL record went out, the request will not: say so in
+			 * the WAL too, so a standby does not keep it in flight
+			 */
+			copy.fate = JUHE_FATE_NOT_BILLED;
+			copy.at = GetCurrentTimestamp();
+			log_append(&copy);
+			errno = save;
+		}
+	}
+	PG_FINALLY();
+	{
+		if (delayed)
+			MyProc->delayChkptFlags &= ~DELAY_CHKPT_START;
+	}
+	PG_END_TRY();
 	return w;
 }
 
 static JuheLedgerWrite
-append_once(JuheLedgerRecord *copy_in, bool keep)
+append_once(JuheLedgerRecord *copy, bool keep, bool wal)
 {
-	JuheLedgerRecord copy = *copy_in;
 	bool		locked;
 	bool		written;
 	int			save;
@@ -636,10 +756,15 @@ append_once(JuheLedgerRecord *copy_in, bool keep)
 	if (ledger_shared == NULL || pg_atomic_read_u32(&ledger_shared->npending) == 0)
 	{
 		locked = lock_ledger(LW_SHARED);
-		if (open_for_append() >= 0 && file_is_ours() && write_record(&copy))
+		if (open_for_append() >= 0 && file_is_ours())
 		{
-			unlock_ledger(locked);
-			return JUHE_LEDGER_WRITTEN;
+			if (wal && copy->lsn == 0)
+				log_append(copy);
+			if (write_record(copy))
+			{
+				unlock_ledger(locked);
+				return JUHE_LEDGER_WRITTEN;
+			}
 		}
 		unlock_ledger(locked);
 	}
@@ -650,8 +775,10 @@ append_once(JuheLedgerRecord *copy_in, bool keep)
 		(void) restore_file(false);
 	if (ledger_shared != NULL)
 		drain_pending();
+	if (wal && copy->lsn == 0 && (keep || file_is_ours()))
+		log_append(copy);
 	written = (ledger_shared == NULL || pg_atomic_read_u32(&ledger_shared->npending) == 0) &&
-		file_is_ours() && write_record(&copy);
+		file_is_ours() && write_record(copy);
 	save = errno;
 	if (!written && keep && ledger_shared != NULL)
 	{
@@ -659,7 +786,7 @@ append_once(JuheLedgerRecord *copy_in, bool keep)
 
 		if (n < JUHE_LEDGER_PENDING)
 		{
-			ledger_shared->pending[n] = copy;
+			ledger_shared->pending[n] = *copy;
 			pg_atomic_write_u32(&ledger_shared->npending, n + 1);
 			unlock_ledger(locked);
 			errno = save;
@@ -671,19 +798,39 @@ append_once(JuheLedgerRecord *copy_in, bool keep)
 	return written ? JUHE_LEDGER_WRITTEN : JUHE_LEDGER_FAILED;
 }
 
-void
+/* the synchronous standbys have the WAL up to lsn, as synchronous_commit asks */
+static bool
+standbys_have(XLogRecPtr lsn)
+{
+	int			mode;
+	bool		have;
+
+	if (max_wal_senders == 0 || synchronous_commit <= SYNCHRONOUS_COMMIT_LOCAL_FLUSH)
+		return true;
+	SyncRepWaitForLSN(lsn, false);
+	/* the wait ends early (with a WARNING) when it is cancelled */
+	mode = synchronous_commit == SYNCHRONOUS_COMMIT_REMOTE_WRITE ?
+		SYNC_REP_WAIT_WRITE : SYNC_REP_WAIT_FLUSH;
+	LWLockAcquire(SyncRepLock, LW_SHARED);
+	have = !juhe_sync_standbys_defined() || WalSndCtl->lsn[mode] >= lsn;
+	LWLockRelease(SyncRepLock);
+	return have;
+}
+
+bool
 juhe_ledger_sync(void)
 {
-	int			rc = 0;
-	bool		locked = lock_ledger(LW_SHARED);
+	XLogRecPtr	lsn;
 
-	if (open_for_append() >= 0)
-		rc = pg_fdatasync(ledger_fd);
-	unlock_ledger(locked);
-	if (rc != 0)
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("juheid: could not sync file \"%s\": %m", JUHE_LEDGER_FILE)));
+	if (ledger_shared == NULL || RecoveryInProgress())
+		return true;
+	lsn = pg_atomic_read_u64(&ledger_shared->last_lsn);
+	if (lsn == InvalidXLogRecPtr)
+		return true;
+	XLogFlush(lsn);
+	if (MyBackendType != B_BACKEND)
+		return true;
+	return standbys_have(lsn);
 }
 
 void
@@ -841,73 +988,118 @@ tag_from_record(JuheTag *tag, const JuheLedgerRecord *rec)
 #define BIT_ISSET(map, i) (((map)[(i) >> 3] & (1 << ((i) & 7))) != 0)
 
 /*
- * The requests of the ids [lo, lo + WINDOW_IDS) that have a "sent" record
- * and no result, one pass to find them (two bitmaps: memory does not
- * depend on the file) and one to append an "in doubt" record for each.
+ * The requests with ids in [lo_id, hi_id] and below `below` that have a
+ * "sent" record and no result, one window of ids at a time (two bitmaps:
+ * memory does not depend on the file): counted, and with ids collected
+ * into a palloc'd array in ascending order.
  */
-static void
-mark_orphans(int fd, off_t limit, uint64 lo, TimestampTz now, JuheLedgerSummary *sum,
-			 JuheLedgerCountFn count, void *arg)
+static int64
+find_open(int fd, uint64 lo_id, uint64 hi_id, uint64 below, uint64 **ids)
 {
-	uint8	   *sent = palloc0(WINDOW_IDS / 8);
-	uint8	   *answered = palloc0(WINDOW_IDS / 8);
+	uint8	   *sent = palloc(WINDOW_IDS / 8);
+	uint8	   *answered = palloc(WINDOW_IDS / 8);
+	int64		n = 0,
+				alloc = 0;
 	LedgerReader rd;
-	LedgerWriter wr;
 	JuheLedgerRecord rec;
 
-	reader_open(&rd, fd, limit);
-	while (reader_next(&rd, &rec))
+	if (ids)
+		*ids = NULL;
+	for (uint64 lo = lo_id; lo <= hi_id && lo < below; lo += WINDOW_IDS)
 	{
-		uint64		i;
+		uint64		span = Min(WINDOW_IDS, Min(hi_id, below - 1) - lo + 1);
 
-		if (rec.id < lo || rec.id - lo >= WINDOW_IDS)
-			continue;
-		i = rec.id - lo;
-		if (rec.fate == JUHE_FATE_SENT)
-			BIT_SET(sent, i);
-		else
-			BIT_SET(answered, i);
-	}
-	reader_close(&rd);
+		memset(sent, 0, WINDOW_IDS / 8);
+		memset(answered, 0, WINDOW_IDS / 8);
+		reader_open(&rd, fd, -1);
+		while (reader_next(&rd, &rec))
+		{
+			uint64		i;
 
-	/* appended after limit: the pass reads no further than the old end */
-	writer_open(&wr, fd);
-	reader_open(&rd, fd, limit);
-	while (reader_next(&rd, &rec))
-	{
-		uint64		i;
-		JuheTag		tag;
-		JuheLedgerRecord doubt;
-
-		if (rec.fate != JUHE_FATE_SENT || rec.id < lo || rec.id - lo >= WINDOW_IDS)
-			continue;
-		i = rec.id - lo;
-		if (!BIT_ISSET(sent, i) || BIT_ISSET(answered, i))
-			continue;
-		BIT_SET(answered, i);	/* once, even if the id was sent twice */
-		tag_from_record(&tag, &rec);
-		juhe_ledger_fill_record(&doubt, &tag, JUHE_FATE_IN_DOUBT, 0, -1, NULL, now);
-		writer_put(&wr, &doubt);
-		sum->orphans++;
-		/* counted whether or not its record can be written */
-		count(now, arg);
-	}
-	reader_close(&rd);
-	if (!writer_close(&wr))
-	{
-		ereport(LOG,
-				(errcode_for_file_access(),
-				 errmsg("juheid: could not mark requests in doubt in file \"%s\": %m", JUHE_LEDGER_FILE)));
-		sum->orphans_unwritten = sum->orphans;
+			if (rec.id < lo || rec.id - lo >= span)
+				continue;
+			i = rec.id - lo;
+			if (rec.fate == JUHE_FATE_SENT)
+				BIT_SET(sent, i);
+			else
+				BIT_SET(answered, i);
+		}
+		reader_close(&rd);
+		for (uint64 i = 0; i < span; i++)
+		{
+			if (sent[i >> 3] == 0)
+			{
+				i |= 7;			/* nothing sent in these eight */
+				continue;
+			}
+			if (!BIT_ISSET(sent, i) || BIT_ISSET(answered, i))
+				continue;
+			if (ids)
+			{
+				if (n == alloc)
+				{
+					alloc = alloc ? alloc * 2 : 1024;
+					*ids = *ids ? repalloc_huge(*ids, alloc * sizeof(uint64)) :
+						palloc_extended(alloc * sizeof(uint64), MCXT_ALLOC_HUGE);
+				}
+				(*ids)[n] = lo + i;
+			}
+			n++;
+		}
+		if (hi_id - lo < WINDOW_IDS)
+			break;
 	}
 	pfree(sent);
 	pfree(answered);
+	return n;
+}
+
+/*
+ * What the file holds, for the daily count and the start: every record
+ * read once (count() called for each billed or in-doubt result), then the
+ * open requests counted.  rd is left closed, its counters valid.
+ */
+static void
+summarize(int fd, JuheLedgerSummary *sum, JuheLedgerCountFn count, void *arg,
+		  LedgerReader *rd)
+{
+	JuheLedgerRecord rec;
+	int64		sent = 0;
+	uint64		min_sent = PG_UINT64_MAX,
+				max_sent = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	reader_open(rd, fd, -1);
+	while (reader_next(rd, &rec))
+	{
+		sum->records++;
+		sum->max_id = Max(sum->max_id, rec.id);
+		if (rec.fate == JUHE_FATE_SENT)
+		{
+			sent++;
+			min_sent = Min(min_sent, rec.id);
+			max_sent = Max(max_sent, rec.id);
+			continue;
+		}
+		if (rec.fate == JUHE_FATE_BILLED || rec.fate == JUHE_FATE_IN_DOUBT)
+			count(rec.at, arg);
+		if (sum->oldest_at == 0 || rec.at < sum->oldest_at)
+			sum->oldest_at = rec.at;
+	}
+	reader_close(rd);
+	sum->skipped_bytes = rd->skipped;
+	if (sent > 0)
+		sum->open = find_open(fd, min_sent, max_sent, PG_UINT64_MAX, NULL);
 }
 
 /*
  * Runs in the postmaster (shmem startup), at every start and after a
- * crash, before any process can append.  Errors here must not stop the
- * server: they are logged and the ledger is left as it is.
+ * crash, before any process can append, and before recovery: it writes no
+ * WAL and changes no record, only cuts a torn end.  (Dropping an answered
+ * "sent" record here could lose the request: recovery may yet cut its
+ * result.  The gateway worker's prune drops them, WAL-logged.)  Errors
+ * here must not stop the server: they are logged and the ledger is left
+ * as it is.
  */
 void
 juhe_ledger_startup(JuheLedgerSummary *sum, JuheLedgerCountFn count, void *arg)
@@ -916,12 +1108,7 @@ juhe_ledger_startup(JuheLedgerSummary *sum, JuheLedgerCountFn count, void *arg)
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	TimestampTz now = GetCurrentTimestamp();
-	TimestampTz cutoff = 0;
 	LedgerReader rd;
-	JuheLedgerRecord rec;
-	int64		sent = 0;
-	uint64		min_sent = PG_UINT64_MAX,
-				max_sent = 0;
 	struct stat st;
 	bool		dir_existed;
 	int			fd;
@@ -934,9 +1121,6 @@ juhe_ledger_startup(JuheLedgerSummary *sum, JuheLedgerCountFn count, void *arg)
 	ledger_fd = -1;
 
 	memset(sum, 0, sizeof(*sum));
-	if (juhe_ledger_retention_days > 0)
-		cutoff = now - (TimestampTz) juhe_ledger_retention_days * USECS_PER_DAY;
-
 	dir_existed = stat(JUHE_LEDGER_DIR, &st) == 0;
 	if (!dir_existed && MakePGDirectory(JUHE_LEDGER_DIR) != 0 && errno != EEXIST)
 	{
@@ -965,28 +1149,12 @@ juhe_ledger_startup(JuheLedgerSummary *sum, JuheLedgerCountFn count, void *arg)
 		goto done;
 	}
 
-	/* what the file holds */
-	reader_open(&rd, fd, -1);
-	while (reader_next(&rd, &rec))
 	{
-		sum->records++;
-		sum->max_id = Max(sum->max_id, rec.id);
-		if (rec.fate == JUHE_FATE_SENT)
-		{
-			sent++;
-			min_sent = Min(min_sent, rec.id);
-			max_sent = Max(max_sent, rec.id);
-			continue;
-		}
-		if (rec.fate == JUHE_FATE_BILLED || rec.fate == JUHE_FATE_IN_DOUBT)
-			count(rec.at, arg);
-		if (cutoff != 0 && rec.at < cutoff)
-			sum->pruned++;
-		else if (sum->oldest_at == 0 || rec.at < sum->oldest_at)
-			sum->oldest_at = rec.at;
+		bool		created = sum->created;
+
+		summarize(fd, sum, count, arg, &rd);
+		sum->created = created;
 	}
-	reader_close(&rd);
-	sum->skipped_bytes = rd.skipped;
 
 	/* a torn record at the end: cut it off before anything is appended */
 	if (fstat(fd, &st) == 0 && st.st_size > rd.valid_end &&
@@ -995,64 +1163,291 @@ juhe_ledger_startup(JuheLedgerSummary *sum, JuheLedgerCountFn count, void *arg)
 				(errcode_for_file_access(),
 				 errmsg("juheid: could not truncate file \"%s\": %m", JUHE_LEDGER_FILE)));
 
-	/* requests whose process died before their fate was known */
-	if (sent > 0)
-	{
-		if (lseek(fd, 0, SEEK_END) < 0)
-			ereport(LOG,
-					(errcode_for_file_access(),
-					 errmsg("juheid: could not seek in file \"%s\": %m", JUHE_LEDGER_FILE)));
-		for (uint64 lo = min_sent; lo <= max_sent; lo += WINDOW_IDS)
-		{
-			mark_orphans(fd, rd.valid_end, lo, now, sum, count, arg);
-			if (max_sent - lo < WINDOW_IDS)
-				break;
-		}
-		if (sum->orphans > 0 && sum->orphans_unwritten == 0)
-			(void) pg_fsync(fd);
-		if (sum->oldest_at == 0 && sum->orphans > 0)
-			sum->oldest_at = now;
-	}
-
-	/*
-	 * Compact: results only, within the retention, no unreadable bytes, in
-	 * this version's format.  Not while a request has only its "sent"
-	 * record (its "in doubt" record could not be written): that record
-	 * keeps it counted.
-	 */
-	if ((sent > 0 || sum->pruned > 0 || sum->skipped_bytes > 0) && sum->orphans_unwritten == 0)
-	{
-		const char *tmp = JUHE_LEDGER_FILE ".tmp";
-		int			out;
-
-		if (!copy_compacted(fd, -1, tmp, cutoff, NULL, &out) ||
-			(close(out), out = -1, durable_rename(tmp, JUHE_LEDGER_FILE, LOG) != 0))
-		{
-			ereport(LOG,
-					(errcode_for_file_access(),
-					 errmsg("juheid: could not compact file \"%s\": %m", JUHE_LEDGER_FILE)));
-			if (out >= 0)
-				close(out);
-			unlink(tmp);
-			sum->pruned = 0;
-		}
-	}
 	close(fd);
 
 	if (sum->oldest_at == 0)
 		sum->oldest_at = now;
-	if (sum->orphans > 0 || sum->skipped_bytes > 0 || sum->pruned > 0)
+	if (sum->open > 0 || sum->skipped_bytes > 0)
 		ereport(LOG,
-				(errmsg("juheid: ledger checked: %lld records, %lld requests whose answer never arrived now marked in doubt, %lld unreadable bytes skipped, %lld results past juhe.ledger_retention_days removed",
-						(long long) sum->records, (long long) sum->orphans,
-						(long long) sum->skipped_bytes, (long long) sum->pruned)));
-	if (sum->orphans_unwritten > 0)
-		ereport(LOG,
-				(errmsg("juheid: %lld requests in doubt could not be recorded as such; they count against juhe.max_billed_per_day, and the next start tries again",
-						(long long) sum->orphans_unwritten)));
+				(errmsg("juheid: ledger checked: %lld records, %lld requests without a result, %lld unreadable bytes skipped",
+						(long long) sum->records, (long long) sum->open,
+						(long long) sum->skipped_bytes)));
 done:
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
+}
+
+/* ---------------------------------------------------------------- recovery */
+
+/* a record of this cluster whose WAL ends after `after` */
+static bool
+is_after(const JuheLedgerRecord *rec, XLogRecPtr after, uint64 sysid)
+{
+	return rec->sysid == sysid && rec->lsn > after;
+}
+
+bool
+juhe_ledger_needs_cut(XLogRecPtr after)
+{
+	uint64		sysid = GetSystemIdentifier();
+	LedgerReader rd;
+	JuheLedgerRecord rec;
+	bool		found = false;
+	int			fd = BasicOpenFile(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY);
+
+	if (fd < 0)
+		return false;
+	reader_open(&rd, fd, -1);
+	while (!found && reader_next(&rd, &rec))
+		found = is_after(&rec, after, sysid);
+	reader_close(&rd);
+	close(fd);
+	return found;
+}
+
+void
+juhe_ledger_cut(XLogRecPtr after, JuheLedgerSummary *sum, JuheLedgerCountFn count, void *arg)
+{
+	const char *tmp = JUHE_LEDGER_FILE ".cut";
+	uint64		sysid = GetSystemIdentifier();
+	LedgerReader rd;
+	LedgerWriter wr;
+	JuheLedgerRecord rec;
+	int64		cut = 0;
+	bool		ok;
+	bool		locked = lock_ledger(LW_EXCLUSIVE);
+	int			fd = BasicOpenFile(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY);
+	int			out;
+
+	if (fd < 0)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("juheid: could not open file \"%s\": %m", JUHE_LEDGER_FILE)));
+	out = BasicOpenFilePerm(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY, pg_file_create_mode);
+	if (out < 0)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("juheid: could not create file \"%s\": %m", tmp)));
+	writer_open(&wr, out);
+	reader_open(&rd, fd, -1);
+	while (!wr.failed && reader_next(&rd, &rec))
+	{
+		if (is_after(&rec, after, sysid))
+			cut++;
+		else
+			writer_put(&wr, &rec);
+	}
+	reader_close(&rd);
+	close(fd);
+	ok = writer_close(&wr) && pg_fsync(out) == 0;
+	close(out);
+
+	/*
+	 * Replay must not add to records it would duplicate, nor leave a future
+	 * it does not reach: recovery cannot go on without the cut.
+	 */
+	if (!ok || durable_rename(tmp, JUHE_LEDGER_FILE, LOG) != 0)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("juheid: could not write file \"%s\": %m", tmp),
+				 errhint("Free space in the data directory, then start the server again.")));
+	if (ledger_shared != NULL)
+		pg_atomic_fetch_add_u32(&ledger_shared->generation, 1);
+	if (ledger_fd >= 0)
+		close(ledger_fd);
+	ledger_fd = -1;
+
+	fd = BasicOpenFile(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY);
+	if (fd >= 0)
+	{
+		summarize(fd, sum, count, arg, &rd);
+		close(fd);
+	}
+	if (ledger_shared != NULL)
+		ledger_shared->oldest_at = sum->oldest_at ? sum->oldest_at : GetCurrentTimestamp();
+	unlock_ledger(locked);
+	ereport(LOG,
+			(errmsg("juheid: recovery starts at %X/%X: %lld ledger records written after it were removed, replay writes again those it reaches",
+					LSN_FORMAT_ARGS(after), (long long) cut)));
+}
+
+void
+juhe_ledger_redo_append(const JuheLedgerRecord *rec, XLogRecPtr lsn)
+{
+	JuheLedgerRecord copy = *rec;
+	JuheLedgerWrite w;
+
+	if (!fate_valid(copy.fate))
+		elog(PANIC, "juheid: replayed ledger record with fate %d", copy.fate);
+	stamp(&copy, lsn);
+	w = append_once(&copy, true, false);
+	if (w == JUHE_LEDGER_WRITTEN)
+	{
+		if (juhe_ledger_sync_on && ledger_fd >= 0 && pg_fdatasync(ledger_fd) != 0)
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("juheid: could not sync file \"%s\": %m", JUHE_LEDGER_FILE)));
+	}
+	else
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("juheid: could not write a replayed record to file \"%s\": %m", JUHE_LEDGER_FILE),
+				 errdetail("Request %llu; %s", (unsigned long long) copy.id,
+						   w == JUHE_LEDGER_KEPT ? "it is kept in shared memory and written with the next record." :
+						   "it is lost on this server.")));
+}
+
+void
+juhe_ledger_redo_prune(TimestampTz cutoff)
+{
+	const char *tmp = JUHE_LEDGER_FILE ".tmp";
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "juheid ledger redo",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	HTAB	   *open = open_requests(cxt, sizeof(uint64));
+	LedgerReader rd;
+	JuheLedgerRecord rec;
+	TimestampTz oldest = 0;
+	bool		locked = lock_ledger(LW_EXCLUSIVE);
+	int			fd = BasicOpenFile(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY);
+	int			out = -1;
+
+	if (fd >= 0)
+	{
+		reader_open(&rd, fd, -1);
+		while (reader_next(&rd, &rec))
+			if (!track_open(open, &rec, false) && rec.at >= cutoff &&
+				(oldest == 0 || rec.at < oldest))
+				oldest = rec.at;
+		reader_close(&rd);
+		if (!copy_compacted(fd, -1, tmp, cutoff, open, &out) ||
+			(close(out), out = -1, durable_rename(tmp, JUHE_LEDGER_FILE, LOG) != 0))
+		{
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("juheid: could not prune file \"%s\" as replayed: %m", JUHE_LEDGER_FILE)));
+			if (out >= 0)
+				close(out);
+			unlink(tmp);
+		}
+		else if (ledger_shared != NULL)
+		{
+			pg_atomic_fetch_add_u32(&ledger_shared->generation, 1);
+			ledger_shared->oldest_at = oldest ? oldest : GetCurrentTimestamp();
+		}
+		close(fd);
+	}
+	unlock_ledger(locked);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a,
+				y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+void
+juhe_ledger_set_first_id(uint64 id)
+{
+	if (ledger_shared != NULL)
+		ledger_shared->first_id = id;
+}
+
+int64
+juhe_ledger_mark_orphans(TimestampTz *at)
+{
+	uint64		below = ledger_shared->first_id;
+	uint64		min_sent = PG_UINT64_MAX,
+				max_sent = 0;
+	uint64	   *ids = NULL;
+	bool	   *done;
+	int64		n,
+				marked = 0;
+	LedgerReader rd;
+	JuheLedgerRecord rec;
+	struct stat st;
+	int			fd;
+	bool		stop = false;
+
+	*at = GetCurrentTimestamp();
+	/* what is kept in memory first: a kept result is not in the file */
+	if (!wal_allowed() || pg_atomic_read_u32(&ledger_shared->npending) > 0)
+		return 0;
+	fd = BasicOpenFile(JUHE_LEDGER_FILE, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		return 0;
+	reader_open(&rd, fd, -1);
+	while (reader_next(&rd, &rec))
+		if (rec.fate == JUHE_FATE_SENT && rec.id < below)
+		{
+			min_sent = Min(min_sent, rec.id);
+			max_sent = Max(max_sent, rec.id);
+		}
+	reader_close(&rd);
+	n = min_sent <= max_sent ? find_open(fd, min_sent, max_sent, below, &ids) : 0;
+	if (n == 0 || fstat(fd, &st) != 0)
+	{
+		close(fd);
+		return 0;
+	}
+
+	/*
+	 * Each an ordinary append (WAL-logged, kept in memory if the file
+	 * cannot take it); the first that cannot even be kept ends the pass,
+	 * and the worker tries again later.
+	 */
+	done = palloc_extended(n, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	reader_open(&rd, fd, st.st_size);
+	while (!stop && reader_next(&rd, &rec))
+	{
+		uint64	   *hit;
+		JuheTag		tag;
+		JuheLedgerRecord doubt;
+		JuheLedgerWrite w;
+
+		if (rec.fate != JUHE_FATE_SENT)
+			continue;
+		hit = bsearch(&rec.id, ids, n, sizeof(uint64), cmp_u64);
+		if (hit == NULL || done[hit - ids])
+			continue;
+		done[hit - ids] = true;
+		tag_from_record(&tag, &rec);
+		juhe_ledger_fill_record(&doubt, &tag, JUHE_FATE_IN_DOUBT, 0, -1, NULL, *at);
+		w = juhe_ledger_append(&doubt, true);
+		if (w == JUHE_LEDGER_FAILED)
+			break;
+		marked++;
+		if (w == JUHE_LEDGER_KEPT)
+		{
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("juheid: could not record a possibly billed request in file \"%s\": %m",
+							JUHE_LEDGER_FILE),
+					 errdetail("Request %llu of an earlier run; it is kept in shared memory and written as soon as the file can be written.",
+							   (unsigned long long) rec.id)));
+			stop = true;		/* the rest when the file takes records again */
+		}
+	}
+	reader_close(&rd);
+	close(fd);
+	XLogFlush(pg_atomic_read_u64(&ledger_shared->last_lsn));
+	pfree(done);
+	pfree(ids);
+	if (marked > 0)
+		ereport(LOG,
+				(errmsg("juheid: %lld requests of an earlier run whose answer never arrived are now in doubt",
+						(long long) marked),
+				 errdetail("They count against juhe.max_billed_per_day.")));
+	if (marked < n)
+		ereport(LOG,
+				(errmsg("juheid: %lld requests of an earlier run are not recorded in doubt yet; they count against juhe.max_billed_per_day, and the gateway worker tries again",
+						(long long) (n - marked))));
+	return marked;
 }
 
 /* ---------------------------------------------------------------- prune */
@@ -1123,7 +1518,8 @@ juhe_ledger_prune_begin(bool force)
 	struct stat st;
 	bool		ok;
 
-	if (prune.phase != PRUNE_IDLE || juhe_ledger_retention_days <= 0 || ledger_shared == NULL)
+	if (prune.phase != PRUNE_IDLE || juhe_ledger_retention_days <= 0 || ledger_shared == NULL ||
+		RecoveryInProgress())
 		return false;
 	prune.fd = prune.out = -1;
 	prune.cutoff = now - (TimestampTz) juhe_ledger_retention_days * USECS_PER_DAY;
@@ -1198,6 +1594,25 @@ prune_finish(void)
 	}
 	close(prune.out);
 	prune.out = -1;
+
+	/*
+	 * Standbys and recovery prune what they replayed the same way.  The
+	 * prune's WAL record is flushed before the file is replaced: every
+	 * result whose "sent" record the new file drops is then in the WAL, so
+	 * recovery cannot cut a result without replaying it again.
+	 */
+	if (ok && wal_allowed())
+	{
+		JuheLedgerPrune pr;
+		XLogRecPtr	lsn;
+
+		pr.cutoff = prune.cutoff;
+		XLogBeginInsert();
+		XLogRegisterData((char *) &pr, sizeof(pr));
+		lsn = XLogInsert(JUHE_RMGR_ID, XLOG_JUHE_PRUNE);
+		note_lsn(lsn);
+		XLogFlush(lsn);
+	}
 	if (ok && durable_rename(PRUNE_TMP, JUHE_LEDGER_FILE, LOG) == 0)
 	{
 		pg_atomic_fetch_add_u32(&ledger_shared->generation, 1);
@@ -1390,6 +1805,7 @@ typedef struct RowState
 	MemoryContext row_cxt;		/* reset after every row */
 	uint64		next_xid;
 	uint64		first_id;
+	bool		in_recovery;
 } RowState;
 
 static void
@@ -1401,8 +1817,11 @@ put_row(RowState *rs, JuheLedgerRecord *rec)
 	int			fate = rec->fate;
 	const char *oid = record_orderid(rec);
 
-	/* a "sent" record of an earlier run whose "in doubt" record is missing */
-	if (fate == JUHE_FATE_SENT && rec->id < rs->first_id)
+	/*
+	 * a "sent" record of an earlier run, not marked in doubt yet (on a
+	 * standby, the primary's requests in flight)
+	 */
+	if (fate == JUHE_FATE_SENT && rec->id < rs->first_id && !rs->in_recovery)
 		fate = JUHE_FATE_IN_DOUBT;
 
 	v[0] = Int64GetDatum((int64) rec->id);
@@ -1465,6 +1884,7 @@ juhe_ledger_rows(PG_FUNCTION_ARGS)
 	/* results kept in shared memory, not in the file yet */
 	LWLockAcquire(ledger_lock, LW_SHARED);
 	rs.first_id = ledger_shared->first_id;
+	rs.in_recovery = RecoveryInProgress();
 	npending = pg_atomic_read_u32(&ledger_shared->npending);
 	if (npending > 0)
 	{

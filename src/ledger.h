@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "port/atomics.h"
+#include "access/xlogdefs.h"
 #include "port/pg_crc32c.h"
 #include "storage/lwlock.h"
 
@@ -56,26 +57,44 @@ typedef struct JuheLedgerRecord
 	char		rolname[JUHE_TAG_NAME_LEN];
 	char		orderid[JUHE_LEDGER_ORDERID_LEN];
 	uint8		digest[JUHE_LEDGER_DIGEST_LEN];	/* zero: not used yet */
-	char		spare[32];
+	uint64		lsn;			/* end of its WAL record; 0: none (1.1) */
+	uint64		sysid;			/* the cluster that wrote it (its control
+								 * file's system identifier); 0: none */
+	char		spare[16];
 } JuheLedgerRecord;
+
+/*
+ * The WAL resource manager's id (see replay.c): not RM_EXPERIMENTAL_ID,
+ * and not one the PostgreSQL wiki page CustomWALResourceManagers lists.
+ */
+#define JUHE_RMGR_ID		219
+#define JUHE_RMGR_NAME		"juheid"
+
+/* the kinds of WAL record (the high bits of xl_info) */
+#define XLOG_JUHE_APPEND	0x00	/* one ledger record, lsn and sysid 0 */
+#define XLOG_JUHE_PRUNE		0x10	/* JuheLedgerPrune */
+
+typedef struct JuheLedgerPrune
+{
+	TimestampTz cutoff;			/* results older than this go */
+} JuheLedgerPrune;
+
 
 /* what the server start learned from the file */
 typedef struct JuheLedgerSummary
 {
 	uint64		max_id;
 	int64		records;
-	int64		orphans;		/* "sent" without result, now in doubt */
-	int64		orphans_unwritten;	/* ... whose "in doubt" record could not
-									 * be written (their "sent" record stays) */
+	int64		open;			/* "sent" without a result: in flight (on a
+								 * standby) or of an earlier run */
 	int64		skipped_bytes;	/* unreadable bytes (torn records) */
-	int64		pruned;			/* results past juhe.ledger_retention_days */
 	bool		created;		/* there was no file: a new one was made */
 	TimestampTz oldest_at;		/* oldest result kept; 0 = none */
 } JuheLedgerSummary;
 
 /*
- * The start calls this for every request billed or in doubt (orphans
- * included, at the time of the start), for the daily count.
+ * A scan of the whole file (the start, the cut of recovery) calls this for
+ * every request billed or in doubt, for the daily count.
  */
 typedef void (*JuheLedgerCountFn) (TimestampTz at, void *arg);
 
@@ -100,14 +119,43 @@ extern void juhe_ledger_startup(JuheLedgerSummary *sum, JuheLedgerCountFn count,
 								void *arg);
 
 /*
+ * Recovery (the startup process, replay.c).  juhe_ledger_cut() removes the
+ * records of this cluster whose WAL ends after `after` (replay writes them
+ * again, or they are of a future recovery did not reach) and reports what
+ * is left; false if there was nothing to cut (sum untouched).  The redo
+ * functions apply one WAL record to the file; they write no WAL.
+ */
+extern bool juhe_ledger_needs_cut(XLogRecPtr after);
+extern void juhe_ledger_cut(XLogRecPtr after, JuheLedgerSummary *sum,
+							JuheLedgerCountFn count, void *arg);
+extern void juhe_ledger_redo_append(const JuheLedgerRecord *rec, XLogRecPtr lsn);
+extern void juhe_ledger_redo_prune(TimestampTz cutoff);
+
+/* the first ledger id of this server's run as a primary (end of recovery) */
+extern void juhe_ledger_set_first_id(uint64 id);
+
+/*
+ * The gateway worker, once recovery is over: the requests of an earlier
+ * run (id below the first of this run) that have no result become "in
+ * doubt", each an append WAL-logged like any other; returns how many, with
+ * the time they were marked.
+ */
+extern int64 juhe_ledger_mark_orphans(TimestampTz *at);
+
+/*
  * Append one record.  keep: a result that must not be lost (billed, in
  * doubt) is kept in shared memory when the file cannot be written, and
  * written by the next append or the gateway worker's next round.
  */
 extern JuheLedgerWrite juhe_ledger_append(const JuheLedgerRecord *rec, bool keep);
 
-/* make what this process (or any other) appended durable */
-extern void juhe_ledger_sync(void);
+/*
+ * Make what was appended durable: the WAL up to the last record appended by
+ * any process flushed and, for a backend, on the synchronous standbys as
+ * synchronous_commit asks.  False if that wait was cancelled before the
+ * standbys had it.
+ */
+extern bool juhe_ledger_sync(void);
 
 /*
  * The gateway worker, every second: write the results kept in shared

@@ -179,7 +179,7 @@ open_request(JuheHttp *h, void *arg)
 static void
 opened_requests(void *arg)
 {
-	juhe_account_flush();
+	juhe_account_flush_to_send();
 }
 
 /*
