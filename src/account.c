@@ -518,13 +518,13 @@ juhe_account_open(JuheHttp *h, JuheVia via, JuheMode mode)
 void
 juhe_account_flush(void)
 {
-	(void) juhe_ledger_sync();
+	(void) juhe_ledger_sync(true);
 }
 
 void
 juhe_account_flush_to_send(void)
 {
-	if (!juhe_ledger_sync())
+	if (!juhe_ledger_sync(true))
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("canceling the wait for synchronous replication of juheid's ledger"),
@@ -656,8 +656,9 @@ juhe_account_abandon_run(void)
 		else
 			(void) juhe_account_give_up(h->tag, h->body_len > 0 && h->body_pos >= h->body_len);
 	}
+	/* on an error path: flushed here, not waited for on the standbys */
 	if (track_n > 0)
-		juhe_account_flush();
+		(void) juhe_ledger_sync(false);
 }
 
 static void

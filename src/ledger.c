@@ -818,7 +818,7 @@ standbys_have(XLogRecPtr lsn)
 }
 
 bool
-juhe_ledger_sync(void)
+juhe_ledger_sync(bool standbys)
 {
 	XLogRecPtr	lsn;
 
@@ -828,7 +828,7 @@ juhe_ledger_sync(void)
 	if (lsn == InvalidXLogRecPtr)
 		return true;
 	XLogFlush(lsn);
-	if (MyBackendType != B_BACKEND)
+	if (!standbys || MyBackendType != B_BACKEND)
 		return true;
 	return standbys_have(lsn);
 }

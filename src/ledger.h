@@ -151,11 +151,11 @@ extern JuheLedgerWrite juhe_ledger_append(const JuheLedgerRecord *rec, bool keep
 
 /*
  * Make what was appended durable: the WAL up to the last record appended by
- * any process flushed and, for a backend, on the synchronous standbys as
- * synchronous_commit asks.  False if that wait was cancelled before the
- * standbys had it.
+ * any process flushed and, with standbys, for a backend, on the synchronous
+ * standbys as synchronous_commit asks.  False if that wait was cancelled
+ * before the standbys had it.
  */
-extern bool juhe_ledger_sync(void);
+extern bool juhe_ledger_sync(bool standbys);
 
 /*
  * The gateway worker, every second: write the results kept in shared
