@@ -97,16 +97,19 @@ grep -vE '^(port|wal_level|max_wal_senders) ' "$HARNESS_DIR/data/postgresql.conf
 echo "port = $OLD_PORT" >>"$W/old/postgresql.conf"
 as_pg "$W/pg-old/bin/pg_ctl" -D "$W/old" -l "$W/old.log" -w start >/dev/null
 
-setup='
+setup=$(
+	cat <<'SQL'
 CREATE EXTENSION juheid;
 CREATE PROCEDURE calls(n int, tag int) LANGUAGE plpgsql AS $$
 BEGIN
   FOR g IN 1..n LOOP
     -- a different name each time: a billed mismatch, never a memo hit
-    PERFORM juhe_verify(''测'' || chr(19968 + (tag * n + g) % 20000), ''11010519491231002X'');
+    PERFORM juhe_verify('测' || chr(19968 + (tag * n + g) % 20000), '11010519491231002X');
     COMMIT;
   END LOOP;
-END $$;'
+END $$;
+SQL
+)
 psql -X -q -p "$OLD_PORT" -d postgres -c "$setup"
 psql -X -q -p "$NEW_PORT" -d postgres -c "$setup"
 
