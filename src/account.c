@@ -407,9 +407,11 @@ juhe_account_maintain(void)
  * (pg_xact_status).  An xid that never reached the WAL can be handed out
  * again after a crash, and a later transaction's commit would then speak
  * for this one; so the first request of each (sub)transaction writes a
- * small transactional WAL record and flushes it: after a crash, recovery
- * moves past the xid and the commit log says "aborted".  0 on a standby
- * or in parallel mode (outcome "unknown").
+ * small transactional WAL record: after a crash, recovery moves past the
+ * xid and the commit log says "aborted".  It is flushed with the request's
+ * "sent" record, which comes after it in the WAL, before anything is sent
+ * (juhe_account_flush_to_send).  0 on a standby or in parallel mode
+ * (outcome "unknown").
  */
 static uint64
 durable_xid(void)
@@ -422,7 +424,7 @@ durable_xid(void)
 	xid = outcome_of_top ? GetTopFullTransactionId() : GetCurrentFullTransactionId();
 	if (!FullTransactionIdEquals(xid, done))
 	{
-		XLogFlush(juhe_log_xid_message("juheid"));
+		(void) juhe_log_xid_message("juheid");
 		done = xid;
 	}
 	return U64FromFullTransactionId(xid);
