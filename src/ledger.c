@@ -807,8 +807,13 @@ standbys_have(XLogRecPtr lsn)
 
 	if (max_wal_senders == 0 || synchronous_commit <= SYNCHRONOUS_COMMIT_LOCAL_FLUSH)
 		return true;
+	/*
+	 * as at commit, with interrupts held: the wait looks at a cancel or a
+	 * termination itself, and ends early (with a WARNING) for either
+	 */
+	HOLD_INTERRUPTS();
 	SyncRepWaitForLSN(lsn, false);
-	/* the wait ends early (with a WARNING) when it is cancelled */
+	RESUME_INTERRUPTS();
 	mode = synchronous_commit == SYNCHRONOUS_COMMIT_REMOTE_WRITE ?
 		SYNC_REP_WAIT_WRITE : SYNC_REP_WAIT_FLUSH;
 	LWLockAcquire(SyncRepLock, LW_SHARED);
