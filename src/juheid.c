@@ -11,7 +11,8 @@
  * then does the work of a server start in its order (the ledger checked
  * and repaired, today's count rebuilt from it, the statistics read back),
  * and registers the exit callback that writes them back at shutdown.  The
- * gateway worker is registered in _PG_init.
+ * WAL resource manager (replay.c) and the gateway worker are registered in
+ * _PG_init.
  *
  * The other SQL entry points live with their stage: juhe_verify_trigger()
  * in trigger.c, juhe_verify_many() in batch.c, juhe_verify_table() in
