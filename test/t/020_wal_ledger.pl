@@ -68,6 +68,17 @@ is($standby->safe_psql('postgres', q{SELECT billed_today || '/' || in_flight FRO
 like($standby->safe_psql('postgres', q{SELECT count(*) FROM juhe_stats}), qr/^0$/,
 	'cluster statistics stay per node: the standby counted nothing');
 
+# the ledger's WAL records carry no name or ID number (nothing else here
+# writes one to the WAL: the calls are SELECTs)
+{
+	my $wal = '';
+	$wal .= PostgreSQL::Test::Utils::slurp_file($_) for glob($primary->data_dir . '/pg_wal/0000*');
+	my $records = () = $wal =~ /2LHJ/g;    # the record's magic, JUHE_LEDGER_MAGIC, little-endian
+	cmp_ok($records, '>=', 80, "the WAL holds the ledger's records ($records)");
+	ok(index($wal, '11010519491231002X') < 0 && index($wal, '张三') < 0,
+		'... and neither the name nor the ID number');
+}
+
 # ---------------------------------------------------------------- point-in-time recovery
 # WAL archived up to here; the file copied "late": it holds all 40
 my $walfile = $primary->safe_psql('postgres', q{SELECT pg_walfile_name(pg_switch_wal())});
