@@ -34,12 +34,6 @@
 #include "replay.h"
 
 static void
-count_at_cut(TimestampTz at, void *arg)
-{
-	juhe_account_count_at_start(at, arg);
-}
-
-static void
 juhe_rm_startup(void)
 {
 	XLogRecPtr	from = GetXLogReplayRecPtr(NULL);
@@ -48,7 +42,7 @@ juhe_rm_startup(void)
 	if (!juhe_ledger_needs_cut(from))
 		return;
 	juhe_account_reset_counts();
-	juhe_ledger_cut(from, &sum, count_at_cut, NULL);
+	juhe_ledger_cut(from, &sum, juhe_account_count_at_start, NULL);
 	juhe_account_start_day(&sum, !StandbyMode);
 }
 
