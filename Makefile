@@ -15,6 +15,7 @@ OBJS = \
 	src/guc.o \
 	src/input.o \
 	src/memo.o \
+	src/reuse.o \
 	src/verify.o \
 	src/request.o \
 	src/crypto.o \

@@ -51,6 +51,7 @@
 #include "rate.h"
 #include "response.h"
 #include "result.h"
+#include "reuse.h"
 #include "stats.h"
 #include "transport.h"
 
@@ -295,9 +296,10 @@ juhe_account_shmem_init(void)
 }
 
 void
-juhe_account_count_at_start(TimestampTz at, void *arg)
+juhe_account_count_at_start(const JuheLedgerRecord *rec, void *arg)
 {
-	count_billed(at);
+	count_billed(rec->at);
+	juhe_reuse_note(rec);
 }
 
 void
@@ -322,6 +324,7 @@ juhe_account_reset_counts(void)
 		account_shm->billed_in[i] = 0;
 	}
 	SpinLockRelease(&account_shm->mutex);
+	juhe_reuse_forget_all();
 }
 
 /* caller holds the mutex: n more billed at ts, and today's count again */
@@ -356,6 +359,7 @@ juhe_account_redo(const JuheLedgerRecord *rec)
 			count_billed_again(rec->at, 1);
 	}
 	SpinLockRelease(&account_shm->mutex);
+	juhe_reuse_note(rec);
 }
 
 /* n requests without a result marked in doubt at `at` (redo, or the worker) */
@@ -581,6 +585,8 @@ finish(JuheTag *tag, JuheFate fate, int res, int error_code,
 						   "it counts against juhe.max_billed_per_day, and the next start marks it in doubt."),
 				 errhidestmt(true), errhidecontext(true)));
 	}
+	/* an answer about the person, kept (file or memory): found again */
+	juhe_reuse_note(&rec);
 
 	juhe_stats_settled(tag, fate, res, error_code, transport_failure,
 					   (double) (now - tag->sent_at) / 1000.0);

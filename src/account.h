@@ -35,8 +35,11 @@ struct JuheHttp;
 extern Size juhe_account_shmem_size(void);
 extern void juhe_account_shmem_init(void);
 
-/* the start: a billed request found in the ledger, for the daily count */
-extern void juhe_account_count_at_start(TimestampTz at, void *arg);
+/*
+ * the start: a billed request found in the ledger, for the daily count and
+ * the answers to reuse
+ */
+extern void juhe_account_count_at_start(const JuheLedgerRecord *rec, void *arg);
 
 /*
  * ... and once the ledger is read: today's count, the requests in flight

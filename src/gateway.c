@@ -70,6 +70,7 @@
 #include "ledger.h"
 #include "rate.h"
 #include "response.h"
+#include "reuse.h"
 
 #define JUHE_GW_SLOTS		64
 #define GW_URL_MAX			1024
@@ -696,6 +697,9 @@ juhe_gateway_main(Datum arg)
 			if ((prune_now || now - last_prune >= USECS_PER_HOUR) && !juhe_ledger_pruning())
 			{
 				(void) juhe_ledger_prune_begin(prune_now);
+				/* the digests go with their records */
+				if (juhe_ledger_retention_days > 0)
+					juhe_reuse_forget_before(now - (TimestampTz) juhe_ledger_retention_days * USECS_PER_DAY);
 				last_prune = now;
 				prune_now = false;
 			}

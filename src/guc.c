@@ -31,6 +31,8 @@ static int	juhe_timeout_ms = 5000;
 static int	juhe_connect_timeout_ms = 2000;
 static int	juhe_retries = 1;
 static int	juhe_max_response_kb = 64;
+static char *juhe_digest_key = NULL;
+static int	juhe_reuse_answers_for = 0;
 
 /* read where they act */
 int			juhe_mode = JUHE_MODE_PLAIN;
@@ -43,6 +45,7 @@ int			juhe_max_requests_per_statement = 10000;
 int			juhe_max_requests_per_second = 0;
 bool		juhe_gateway = true;
 int			juhe_gateway_connections = 8;
+int			juhe_reuse_max_answers = 20000;
 
 /* the modes: name (juhe.mode, juhe_verify's argument) and endpoint */
 static const struct
@@ -187,6 +190,26 @@ check_billing_timezone(char **newval, void **extra, GucSource source)
 	{
 		GUC_check_errmsg("invalid value for parameter \"juhe.billing_timezone\"");
 		GUC_check_errdetail("It must be a time zone name such as Asia/Shanghai.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The key of the answers' digests (reuse.c): at least 32 characters, set
+ * where only superusers can read it (PGC_SIGHUP: postgresql.conf or ALTER
+ * SYSTEM); never echoed.
+ */
+static bool
+check_digest_key(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (strlen(*newval) < JUHE_DIGEST_KEY_MIN)
+	{
+		GUC_check_errmsg("invalid value for parameter \"juhe.digest_key\"");
+		GUC_check_errdetail("The key must be at least %d characters long.", JUHE_DIGEST_KEY_MIN);
+		GUC_check_errhint("Generate one with: openssl rand -hex 32");
 		return false;
 	}
 	return true;
@@ -383,6 +406,33 @@ juhe_define_gucs(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("juhe.reuse_answers_for",
+							"Return a billed answer again, without a request, for the same name and ID number within this time (0: never).",
+							"Any backend, database or transaction; needs juhe.digest_key.",
+							&juhe_reuse_answers_for,
+							0, 0, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("juhe.digest_key",
+							   "Key of the keyed digest (HMAC-SHA-256) of name and ID number kept with each billed answer (empty: none kept).",
+							   "Rotating it ends the reuse of every earlier answer.",
+							   &juhe_digest_key,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
+							   check_digest_key, NULL, NULL);
+
+	DefineCustomIntVariable("juhe.reuse_max_answers",
+							"Most billed answers the shared-memory index of juhe.reuse_answers_for holds (0: none).",
+							"When full, the oldest eighth is dropped.",
+							&juhe_reuse_max_answers,
+							20000, 0, 10000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("juhe");
 }
 
@@ -520,6 +570,8 @@ juhe_config_load(JuheConfig *cfg, JuheMode mode)
 	cfg->connect_timeout_ms = Min(juhe_connect_timeout_ms, juhe_timeout_ms);
 	cfg->retries = juhe_retries;
 	cfg->max_response_bytes = (size_t) juhe_max_response_kb * 1024;
+	cfg->reuse_for_s = juhe_reuse_answers_for;
+	cfg->digest_key = (juhe_digest_key && juhe_digest_key[0]) ? pstrdup(juhe_digest_key) : NULL;
 
 	if (mode != JUHE_MODE_PLAIN &&
 		!juhe_derive_k16(juhe_openid, strlen(juhe_openid), cfg->k16))
@@ -539,6 +591,24 @@ juhe_config_release(JuheConfig *cfg)
 		explicit_bzero(cfg->key, strlen(cfg->key));
 		pfree(cfg->key);
 	}
+	if (cfg->digest_key)
+	{
+		explicit_bzero(cfg->digest_key, strlen(cfg->digest_key));
+		pfree(cfg->digest_key);
+	}
 	explicit_bzero(cfg->k16, sizeof(cfg->k16));
 	cfg->key = NULL;
+	cfg->digest_key = NULL;
+}
+
+void
+juhe_config_require_digest_key(const JuheConfig *cfg)
+{
+	if (cfg->digest_key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("juhe.digest_key is not set"),
+				 errdetail("juhe.reuse_answers_for finds earlier answers by a digest under this key; no request was sent."),
+				 errhint("A superuser must set juhe.digest_key in postgresql.conf (at least %d characters), or set juhe.reuse_answers_for to 0.",
+						 JUHE_DIGEST_KEY_MIN)));
 }

@@ -34,6 +34,10 @@ extern int	juhe_max_requests_per_statement;
 extern int	juhe_max_requests_per_second;
 extern bool juhe_gateway;
 extern int	juhe_gateway_connections;
+extern int	juhe_reuse_max_answers;
+
+/* juhe.digest_key's shortest value */
+#define JUHE_DIGEST_KEY_MIN 32
 
 extern void juhe_define_gucs(void);
 
@@ -58,9 +62,14 @@ typedef struct JuheConfig
 	int			connect_timeout_ms;
 	int			retries;
 	size_t		max_response_bytes;
+	int			reuse_for_s;	/* juhe.reuse_answers_for; 0 = off */
+	char	   *digest_key;		/* juhe.digest_key; NULL = none */
 } JuheConfig;
 
 extern void juhe_config_load(JuheConfig *cfg, JuheMode mode);
 extern void juhe_config_release(JuheConfig *cfg);
+
+/* error unless the snapshot has a digest key (reuse asked for) */
+extern void juhe_config_require_digest_key(const JuheConfig *cfg);
 
 #endif							/* JUHEID_GUC_H */

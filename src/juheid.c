@@ -4,6 +4,7 @@
  *		juhe_verify().
  *
  *	juhe_verify(realname text, idcard text, mode text DEFAULT NULL) → juhe_result
+ *	juhe_verify(realname text, idcard text, mode text, reuse boolean) → juhe_result
  *
  * The startup is here and nowhere else.  _PG_init defines the settings;
  * when preloading, one shared-memory request hook adds up what every
@@ -42,6 +43,7 @@
 #include "rate.h"
 #include "replay.h"
 #include "result.h"
+#include "reuse.h"
 #include "stats.h"
 #include "table_job.h"
 #include "verify.h"
@@ -57,6 +59,7 @@ typedef enum JuheLock
 {
 	JUHE_LOCK_STATS,			/* the cluster statistics' hash */
 	JUHE_LOCK_LEDGER,			/* appends to the ledger file */
+	JUHE_LOCK_REUSE,			/* the index of answers to reuse */
 	JUHE_NUM_LOCKS
 } JuheLock;
 
@@ -70,6 +73,7 @@ juhe_shmem_request(void)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(juhe_account_shmem_size());
 	RequestAddinShmemSpace(juhe_ledger_shmem_size());
+	RequestAddinShmemSpace(juhe_reuse_shmem_size());
 	RequestAddinShmemSpace(juhe_stats_shmem_size());
 	RequestAddinShmemSpace(juhe_rate_shmem_size());
 	RequestAddinShmemSpace(juhe_gateway_shmem_size());
@@ -98,6 +102,7 @@ juhe_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	locks = GetNamedLWLockTranche("juheid");
 	juhe_account_shmem_init();
+	juhe_reuse_shmem_init(&locks[JUHE_LOCK_REUSE].lock);
 	juhe_stats_shmem_init(&locks[JUHE_LOCK_STATS].lock);
 	juhe_rate_shmem_init();
 	juhe_gateway_shmem_init();
@@ -145,6 +150,7 @@ juhe_verify(PG_FUNCTION_ARGS)
 	JuheItem	item;
 	ErrorContextCallback guard;
 	Datum		result;
+	bool		reuse;
 
 	/* a NULL name or ID: nothing to verify, nothing sent */
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -153,6 +159,8 @@ juhe_verify(PG_FUNCTION_ARGS)
 
 	/* from here on no message logs the statement (it may hold the input) */
 	juhe_guard_push(&guard);
+	/* 1.2's juhe_verify(realname, idcard, mode, reuse); NULL: reuse */
+	reuse = PG_NARGS() < 4 || PG_ARGISNULL(3) || PG_GETARG_BOOL(3);
 	if (PG_ARGISNULL(2))
 		mode = (JuheMode) juhe_mode;
 	else
@@ -160,7 +168,7 @@ juhe_verify(PG_FUNCTION_ARGS)
 
 	memset(&item, 0, sizeof(item));
 	juhe_prepare_item(&item, PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1));
-	juhe_verify_items(&item, 1, mode, 1, JUHE_VIA_FUNCTION);
+	juhe_verify_items(&item, 1, mode, 1, JUHE_VIA_FUNCTION, reuse);
 	if (!item.done)
 		juhe_report_failure(&item, JUHE_OUTCOME_FAILED, NULL);
 	result = juhe_result_datum(fcinfo, &item.answer);

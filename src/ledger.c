@@ -254,6 +254,9 @@ juhe_ledger_fill_record(JuheLedgerRecord *rec, const JuheTag *tag,
 	/* the order id as the caller gets it (response.c made it valid UTF-8) */
 	if (orderid)
 		strlcpy(rec->orderid, orderid, JUHE_LEDGER_ORDERID_LEN);
+	/* the person's digest only with an answer about the person */
+	if (tag->has_digest && fate == JUHE_FATE_BILLED && (res == 1 || res == 2))
+		memcpy(rec->digest, tag->digest, JUHE_LEDGER_DIGEST_LEN);
 }
 
 /* the ledger's orderid field, always terminated */
@@ -1087,7 +1090,7 @@ summarize(int fd, JuheLedgerSummary *sum, JuheLedgerCountFn count, void *arg,
 			continue;
 		}
 		if (rec.fate == JUHE_FATE_BILLED || rec.fate == JUHE_FATE_IN_DOUBT)
-			count(rec.at, arg);
+			count(&rec, arg);
 		if (sum->oldest_at == 0 || rec.at < sum->oldest_at)
 			sum->oldest_at = rec.at;
 	}

@@ -22,7 +22,7 @@
 #define JUHE_LEDGER_MAGIC_V1 0x4A484C31 /* "JHL1": 256-byte records of 1.1.0,
 										 * still read */
 #define JUHE_LEDGER_ORDERID_LEN 128 /* as the caller gets it (JUHE_ORDERID_MAX) */
-#define JUHE_LEDGER_DIGEST_LEN 32
+#define JUHE_LEDGER_DIGEST_LEN JUHE_TAG_DIGEST_LEN
 
 /* results kept in shared memory while the file cannot be written */
 #define JUHE_LEDGER_PENDING 1024
@@ -56,7 +56,9 @@ typedef struct JuheLedgerRecord
 	char		datname[JUHE_TAG_NAME_LEN];
 	char		rolname[JUHE_TAG_NAME_LEN];
 	char		orderid[JUHE_LEDGER_ORDERID_LEN];
-	uint8		digest[JUHE_LEDGER_DIGEST_LEN];	/* zero: not used yet */
+	uint8		digest[JUHE_LEDGER_DIGEST_LEN];	/* a billed res 1 or 2: the
+												 * person's digest (reuse.c);
+												 * else zero */
 	uint64		lsn;			/* end of its WAL record; 0: none (1.1) */
 	uint64		sysid;			/* the cluster that wrote it (its control
 								 * file's system identifier); 0: none */
@@ -94,9 +96,10 @@ typedef struct JuheLedgerSummary
 
 /*
  * A scan of the whole file (the start, the cut of recovery) calls this for
- * every request billed or in doubt, for the daily count.
+ * every result billed or in doubt, for the daily count and the index of
+ * answers to reuse.
  */
-typedef void (*JuheLedgerCountFn) (TimestampTz at, void *arg);
+typedef void (*JuheLedgerCountFn) (const JuheLedgerRecord *rec, void *arg);
 
 /* how an append went */
 typedef enum JuheLedgerWrite

@@ -32,6 +32,7 @@
 #include "account.h"
 #include "ledger.h"
 #include "replay.h"
+#include "reuse.h"
 
 static void
 juhe_rm_startup(void)
@@ -74,6 +75,7 @@ juhe_rm_redo(XLogReaderState *record)
 					elog(PANIC, "juheid: prune WAL record of %zu bytes", len);
 				memcpy(&pr, data, sizeof(pr));
 				juhe_ledger_redo_prune(pr.cutoff);
+				juhe_reuse_forget_before(pr.cutoff);
 				break;
 			}
 		default:

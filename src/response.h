@@ -36,6 +36,8 @@ typedef struct JuheAnswer
 	char		orderid[JUHE_ORDERID_MAX];
 	char		reason[JUHE_REASON_MAX];	/* UTF-8, truncated on a character
 											 * boundary */
+	long long	reused_at;		/* a reused answer (reuse.c): when it was
+								 * received (a TimestampTz); 0 = fresh */
 } JuheAnswer;
 
 extern JuheParseStatus juhe_parse_answer(const char *body, size_t len,

@@ -201,38 +201,64 @@ juhe_stats_settled(const JuheTag *tag, JuheFate fate, int res, int error_code,
 
 /* ---------------------------------------------------------------- file */
 
+/*
+ * An entry as 1.1 saved it: one counter fewer (no reuses), the rest the
+ * same, 8 bytes earlier.  Read into the current layout with reuses 0.
+ */
+#define STATS_ENTRY_1_1_SIZE (sizeof(StatsEntry) - sizeof(int64))
+
+static void
+entry_from_1_1(StatsEntry *e, const char *old)
+{
+	size_t		head = offsetof(StatsEntry, c) + sizeof(int64) * JUHE_CS_REUSES;
+	size_t		tail = offsetof(StatsEntry, total_time_ms);
+
+	memset(e, 0, sizeof(*e));
+	memcpy(e, old, head);
+	memcpy((char *) e + tail, old + head, sizeof(StatsEntry) - tail);
+}
+
 void
 juhe_stats_load(void)
 {
 	FILE	   *f = AllocateFile(STATS_FILE, PG_BINARY_R);
 	StatsFileHeader h;
-	StatsEntry *buf = NULL;
+	char	   *buf = NULL;
+	size_t		esize;
 	pg_crc32c	crc,
 				stored;
 
 	if (f == NULL)
 		return;
 	if (fread(&h, sizeof(h), 1, f) != 1 || h.magic != STATS_MAGIC ||
-		h.entry_size != sizeof(StatsEntry) || h.n < 0 || h.n > STATS_MAX_ENTRIES + 1)
+		(h.entry_size != sizeof(StatsEntry) && h.entry_size != STATS_ENTRY_1_1_SIZE) ||
+		h.n < 0 || h.n > STATS_MAX_ENTRIES + 1)
 		goto bad;
-	buf = palloc(sizeof(StatsEntry) * Max(h.n, 1));
-	if (h.n > 0 && fread(buf, sizeof(StatsEntry), h.n, f) != (size_t) h.n)
+	esize = h.entry_size;
+	buf = palloc(esize * Max(h.n, 1));
+	if (h.n > 0 && fread(buf, esize, h.n, f) != (size_t) h.n)
 		goto bad;
 	if (fread(&stored, sizeof(stored), 1, f) != 1)
 		goto bad;
 	INIT_CRC32C(crc);
 	COMP_CRC32C(crc, &h, sizeof(h));
-	COMP_CRC32C(crc, buf, sizeof(StatsEntry) * h.n);
+	COMP_CRC32C(crc, buf, esize * h.n);
 	FIN_CRC32C(crc);
 	if (!EQ_CRC32C(crc, stored))
 		goto bad;
 	for (int i = 0; i < h.n; i++)
 	{
 		bool		found;
-		StatsEntry *e = hash_search(stats_hash, &buf[i].key, HASH_ENTER_NULL, &found);
+		StatsEntry	one;
+		StatsEntry *e;
 
+		if (esize == sizeof(StatsEntry))
+			memcpy(&one, buf + i * esize, sizeof(one));
+		else
+			entry_from_1_1(&one, buf + i * esize);
+		e = hash_search(stats_hash, &one.key, HASH_ENTER_NULL, &found);
 		if (e)
-			*e = buf[i];
+			*e = one;
 	}
 	FreeFile(f);
 	pfree(buf);
@@ -368,7 +394,8 @@ juhe_stats_rows(PG_FUNCTION_ARGS)
 			v[k++] = CStringGetTextDatum(juhe_mode_name((JuheMode) e->key.mode));
 		else
 			nl[k++] = true;
-		for (int c = 0; c < JUHE_CS_NUM; c++)
+		/* 1.1's counters, in their order; reuses comes last */
+		for (int c = 0; c < JUHE_CS_REUSES; c++)
 			v[k++] = Int64GetDatum(e->c[c]);
 		v[k++] = Float8GetDatum(e->total_time_ms);
 		if (quantile(e, 0.5, &p))
@@ -397,6 +424,8 @@ juhe_stats_rows(PG_FUNCTION_ARGS)
 		v[k++] = PointerGetDatum(construct_array(codes, nc, INT4OID, 4, true, TYPALIGN_INT));
 		v[k++] = PointerGetDatum(construct_array(counts, nc, INT8OID, 8,
 												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		/* 1.2; a 1.1 juhe_stats_rows() (not updated yet) has no column for it */
+		v[k++] = Int64GetDatum(e->c[JUHE_CS_REUSES]);
 		Assert(k == NCOLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nl);
 	}

@@ -28,6 +28,8 @@ typedef enum JuheClusterStat
 	JUHE_CS_IN_DOUBT,
 	JUHE_CS_SERVICE_ERRORS,
 	JUHE_CS_TRANSPORT_FAILURES,
+	/* 1.2: by the backend that calls */
+	JUHE_CS_REUSES,				/* answers given again (reuse.c) */
 	JUHE_CS_NUM
 } JuheClusterStat;
 

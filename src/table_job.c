@@ -245,6 +245,7 @@ typedef struct Job
 	const char *vatcol;
 	JuheMode	mode;
 	int			parallel;
+	bool		reuse;			/* answers billed earlier may be given again */
 	int			batch_size;
 	Target	   *targets;
 	int			ntargets;
@@ -369,6 +370,8 @@ plan_job(FunctionCallInfo fcinfo, Job *job)
 		juhe_mode_from_text(text_to_cstring(PG_GETARG_TEXT_PP(4)));
 	job->parallel = PG_ARGISNULL(5) ? 8 : PG_GETARG_INT32(5);
 	job->batch_size = PG_ARGISNULL(6) ? 1000 : PG_GETARG_INT32(6);
+	/* 1.2's overload with reuse (a re-verification wants fresh answers) */
+	job->reuse = PG_NARGS() < 10 || PG_ARGISNULL(9) || PG_GETARG_BOOL(9);
 	juhe_check_parallel(job->parallel);
 	if (job->batch_size < 1 || job->batch_size > MAX_BATCH)
 		ereport(ERROR,
@@ -513,7 +516,8 @@ write_one(Job *job, Target *t, const Row *row, const JuheItem *it, ItemPointerDa
 	values[1] = a->has_orderid ? CStringGetTextDatum(juhe_service_text(a->orderid)) : (Datum) 0;
 	if (!a->has_orderid)
 		nulls[1] = 'n';
-	values[2] = TimestampTzGetDatum(GetCurrentTimestamp());
+	/* a reused answer: when it was received */
+	values[2] = TimestampTzGetDatum(a->reused_at ? (TimestampTz) a->reused_at : GetCurrentTimestamp());
 	if (a->error_code != JUHE_CODE_BILLED)
 		nulls[2] = 'n';
 	values[3] = PointerGetDatum(&row->ctid);
@@ -857,7 +861,7 @@ verify_batch(Job *job, JuheItem *items, int n)
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		juhe_verify_items(items, n, job->mode, job->parallel, JUHE_VIA_BULK);
+		juhe_verify_items(items, n, job->mode, job->parallel, JUHE_VIA_BULK, job->reuse);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();

@@ -22,6 +22,7 @@ typedef enum JuheVia
 } JuheVia;
 
 #define JUHE_TAG_NAME_LEN 64
+#define JUHE_TAG_DIGEST_LEN 32	/* HMAC-SHA-256 */
 
 /* who sent a request, carried with it (also into the gateway's slot) */
 typedef struct JuheTag
@@ -37,6 +38,9 @@ typedef struct JuheTag
 	uint8		mode;			/* JuheMode */
 	char		datname[JUHE_TAG_NAME_LEN];
 	char		rolname[JUHE_TAG_NAME_LEN];
+	bool		has_digest;		/* digest is the person's (reuse.c), kept
+								 * with a billed answer */
+	uint8		digest[JUHE_TAG_DIGEST_LEN];
 } JuheTag;
 
 /* how a request ended, for the ledger */

@@ -70,6 +70,7 @@ typedef struct TriggerConfig
 	Action		on_null;
 	bool		mode_set;
 	JuheMode	mode;
+	bool		reuse;			/* reuse=off: always a fresh answer */
 } TriggerConfig;
 
 static const char *const action_names[] = {"reject", "accept", "skip", "defer"};
@@ -147,6 +148,7 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 	cfg->on_error = ACT_REJECT;
 	cfg->on_failure = ACT_REJECT;
 	cfg->on_null = ACT_ACCEPT;
+	cfg->reuse = true;
 
 	if (tg->tgnargs < 2)
 		ereport(ERROR,
@@ -222,11 +224,20 @@ parse_config(Trigger *tg, Relation rel, MemoryContext mcxt)
 						errhint("Use %s; without the option juhe.mode applies.", juhe_mode_list()));
 			cfg->mode_set = true;
 		}
+		else if (strcmp(opt, "reuse") == 0)
+		{
+			if (!parse_bool(val, &cfg->reuse))
+				ereport(ERROR,
+						errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("trigger \"%s\": invalid value \"%s\" for option \"reuse\"",
+							   tg->tgname, val),
+						errhint("Use on or off; without the option an answer billed within juhe.reuse_answers_for is given again."));
+		}
 		else
 			ereport(ERROR,
 					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					errmsg("trigger \"%s\": unknown option \"%s\"", tg->tgname, opt),
-					errhint("Options are result, orderid, verified_at, on_mismatch, on_error, on_failure, on_null and mode."));
+					errhint("Options are result, orderid, verified_at, on_mismatch, on_error, on_failure, on_null, mode and reuse."));
 	}
 
 	/*
@@ -303,7 +314,9 @@ record(const TriggerConfig *cfg, HeapTuple tuple, TupleDesc td, const JuheAnswer
 	if (cfg->verified_at_att)
 	{
 		nulls[n] = a == NULL || a->error_code != JUHE_CODE_BILLED;
-		values[n] = nulls[n] ? (Datum) 0 : TimestampTzGetDatum(GetCurrentTimestamp());
+		/* a reused answer: when it was received */
+		values[n] = nulls[n] ? (Datum) 0 :
+			TimestampTzGetDatum(a->reused_at ? (TimestampTz) a->reused_at : GetCurrentTimestamp());
 		n++;
 	}
 	if (owned_columns(cfg, cols) == 0)
@@ -484,7 +497,7 @@ juhe_verify_trigger_guarded(FunctionCallInfo fcinfo)
 	memset(&item, 0, sizeof(item));
 	juhe_prepare_item(&item, DatumGetTextPP(name_d), DatumGetTextPP(id_d));
 	juhe_verify_items(&item, 1, cfg->mode_set ? cfg->mode : (JuheMode) juhe_mode, 1,
-					  JUHE_VIA_TRIGGER);
+					  JUHE_VIA_TRIGGER, cfg->reuse);
 
 	if (!item.done)
 	{

@@ -22,6 +22,7 @@
 #include "gateway.h"
 #include "memo.h"
 #include "request.h"
+#include "reuse.h"
 #include "stats.h"
 #include "transport.h"
 #include "verify.h"
@@ -36,6 +37,8 @@ typedef struct RunState
 	JuheHttp   *http;			/* http[i] belongs to items[i] */
 	JuheTag    *tags;			/* tags[i] is http[i]'s */
 	const uint8 *digests;
+	const uint8 *persons;		/* the person's digest (reuse.c), for the
+								 * ledger; NULL: no juhe.digest_key */
 	JuheMode	mode;
 	JuheVia		via;
 } RunState;
@@ -159,6 +162,13 @@ open_request(JuheHttp *h, void *arg)
 	{
 		case JUHE_OPEN_OK:
 			it->attempts++;
+			/* kept with a billed answer, whoever settles it */
+			if (rs->persons)
+			{
+				memcpy(h->tag->digest, rs->persons + (h - rs->http) * JUHE_TAG_DIGEST_LEN,
+					   JUHE_TAG_DIGEST_LEN);
+				h->tag->has_digest = true;
+			}
 			return true;
 		case JUHE_OPEN_STATEMENT_CAP:
 			it->failure = JUHE_FAIL_STATEMENT_CAP;
@@ -244,10 +254,12 @@ wipe_bodies(JuheHttp *http, int n)
 
 void
 juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
-				  JuheVia via)
+				  JuheVia via, bool reuse)
 {
 	JuheConfig	cfg;
 	uint8	   *digests;
+	uint8	   *volatile persons = NULL;
+	volatile bool want_reuse;
 	int		   *leader;
 	JuheHttp   *http;
 	char	   *url;
@@ -256,16 +268,25 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
 	JuheTag    *tags;
 	HTAB	   *volatile seen = NULL;
 	volatile int64 local = 0,
-				memo_hits = 0;
+				memo_hits = 0,
+				reused = 0;
 	volatile int unrecorded = 0;
 
 	/* everything that can be wrong with the settings fails before sending */
 	juhe_config_load(&cfg, mode);
+	want_reuse = reuse && cfg.reuse_for_s > 0;
+	if (want_reuse && cfg.digest_key == NULL)
+	{
+		juhe_config_release(&cfg);	/* the secrets wiped first */
+		juhe_config_require_digest_key(&cfg);
+	}
 
 	digests = palloc(n * JUHE_DIGEST_LEN);
 	leader = palloc(n * sizeof(int));
 	http = palloc0(n * sizeof(JuheHttp));
 	tags = palloc0(n * sizeof(JuheTag));
+	if (cfg.digest_key)
+		persons = palloc(n * JUHE_TAG_DIGEST_LEN);
 	url = juhe_request_url(&cfg);
 
 	opts.timeout_ms = cfg.timeout_ms;
@@ -277,6 +298,7 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
 	rs.items = items;
 	rs.http = http;
 	rs.digests = digests;
+	rs.persons = persons;
 	rs.tags = tags;
 	rs.mode = mode;
 	rs.via = via;
@@ -304,6 +326,21 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
 				items[i].done = true;
 				memo_hits++;
 				continue;
+			}
+			/* an answer about the person billed earlier, anywhere */
+			if (persons)
+			{
+				uint8	   *p = persons + i * JUHE_TAG_DIGEST_LEN;
+
+				(void) juhe_reuse_digest(&cfg, items[i].name, items[i].idcard, p);
+				if (want_reuse && juhe_reuse_lookup(&cfg, p, &items[i].answer))
+				{
+					items[i].done = true;
+					reused++;
+					/* the same answer for the rest of the transaction */
+					juhe_memo_store(d, &items[i].answer);
+					continue;
+				}
 			}
 			/* the first item with this digest leads; the others follow it */
 			if (seen == NULL && n > 1)
@@ -339,6 +376,7 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
 
 		juhe_stats_count(mode, JUHE_CS_LOCAL_ANSWERS, local);
 		juhe_stats_count(mode, JUHE_CS_MEMO_HITS, memo_hits);
+		juhe_stats_count(mode, JUHE_CS_REUSES, reused);
 
 		juhe_account_track(http, n);
 		send_with_retries(&rs, n, leader, &opts, cfg.retries, max_parallel);
@@ -389,6 +427,8 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
 		}
 	}
 	pfree(digests);
+	if (persons)
+		pfree(persons);
 	pfree(leader);
 	pfree(http);
 	pfree(tags);

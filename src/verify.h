@@ -64,7 +64,11 @@ extern void juhe_check_parallel(int parallel);
 /* the item failed in a way that cannot have been billed */
 extern bool juhe_item_never_billed(const JuheItem *it);
 
+/*
+ * reuse: an answer billed earlier for the same person within
+ * juhe.reuse_answers_for is given again without a request (reuse.c)
+ */
 extern void juhe_verify_items(JuheItem *items, int nitems, JuheMode mode,
-							  int max_parallel, JuheVia via);
+							  int max_parallel, JuheVia via, bool reuse);
 
 #endif							/* JUHEID_VERIFY_H */

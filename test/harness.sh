@@ -99,6 +99,7 @@ fsync = off
 juhe.base_url = 'http://127.0.0.1:$MOCK_PORT'
 juhe.key = '$JUHE_TEST_KEY'
 juhe.openid = '$JUHE_TEST_OPENID'
+juhe.digest_key = 'regress-digest-key-0123456789abcdef0123456789'
 juhe.rsa_public_key = '$pubkey'
 juhe.timeout_ms = 3000
 juhe.connect_timeout_ms = 1000
