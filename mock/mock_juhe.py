@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import padding, serialization
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-VERSION = "1.1.0"      # the juheid release this mock belongs to
+VERSION = "1.2.0"      # the juheid release this mock belongs to
 
 # the script's own directory, symlinks resolved: keys/ lies next to the script
 # both in the checkout (mock/) and installed (/usr/share/juheid-mock/, run

@@ -424,14 +424,16 @@ juhe_define_gucs(void)
 							   GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
 							   check_digest_key, NULL, NULL);
 
-	DefineCustomIntVariable("juhe.reuse_max_answers",
-							"Most billed answers the shared-memory index of juhe.reuse_answers_for holds (0: none).",
-							"When full, the oldest eighth is dropped.",
-							&juhe_reuse_max_answers,
-							20000, 0, 10000000,
-							PGC_POSTMASTER,
-							0,
-							NULL, NULL, NULL);
+	/* PostgreSQL allows a PGC_POSTMASTER setting only while preloading */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("juhe.reuse_max_answers",
+								"Most billed answers the shared-memory index of juhe.reuse_answers_for holds (0: none).",
+								"When full, the oldest eighth is dropped.",
+								&juhe_reuse_max_answers,
+								20000, 0, 10000000,
+								PGC_POSTMASTER,
+								0,
+								NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("juhe");
 }
