@@ -54,6 +54,12 @@ INSERT INTO users (email, realname, idcard) VALUES ('zs@example.com', '张三', 
 INSERT INTO users (email, realname, idcard) VALUES ('ls@example.com', '李四', '11010519491231002X');
 SELECT id, email, (verification).res, verified_at IS NOT NULL AS verified FROM users;
 
+-- never pay twice: the rejected signup is retried, and with juhe.reuse_answers_for
+-- (the harness set juhe.digest_key in postgresql.conf) the paid answer is given again
+SET juhe.reuse_answers_for = '30d';
+SELECT res, orderid, reason FROM juhe_verify('李四', '11010519491231002X');
+SELECT res, orderid, reason FROM juhe_verify('李四', '11010519491231002X', NULL, reuse => false);
+
 -- the ID toolkit (no request, free)
 SELECT * FROM juhe_idcard_info('11010519491231002X');
 SELECT juhe_idcard_normalize('110105491231002'), juhe_idcard_valid('110105194912310021');
@@ -64,7 +70,7 @@ SELECT * FROM juhe_backend_stats();
 -- what the cluster spent: statistics, the ledger of billed answers (the
 -- rejected signup above rolled back, its answer is still there), today's count
 SELECT datname, rolname, mode, requests, billed, matches, mismatches, service_errors,
-       local_answers, p50_ms, service_error_codes FROM juhe_stats;
+       local_answers, reuses, p50_ms, service_error_codes FROM juhe_stats;
 SELECT orderid, via, status, res, outcome FROM juhe_ledger ORDER BY id;
 SELECT * FROM juhe_billing;
 SQL
