@@ -259,7 +259,7 @@ is(q1(q{SELECT count(*) FROM juhe_ledger WHERE status = 'billed' AND orderid !~ 
 # 5. juhe.ledger_retention_days: a record written here (with our own
 # CRC-32C) 400 days old is read, then pruned on reload by the running
 # server, and at server start
-append_record($file, 'JOLD1', 400);
+ledger_append_billed($file, 'JOLD1', 400);
 is(q1(q{SELECT count(*) FROM juhe_ledger WHERE orderid = 'JOLD1'}), 1,
 	'a record 400 days old is read (our CRC-32C agrees with the server)');
 # the 256-byte records of 1.1.0 are still read (an upgraded server's file)
@@ -280,7 +280,7 @@ q1(q{SELECT juhe_verify('李四', '440304198808081238')});
 is(q1(q{SELECT count(*) FROM juhe_ledger}), $kept + 1,
 	'records written after the rewrite go to the new file');
 $node->stop;
-append_record($file, 'JOLD2', 31);
+ledger_append_billed($file, 'JOLD2', 31);
 append_record_v1($file, 'JOLD3', 32);
 $offset = -s $node->logfile;
 $node->start;
@@ -317,20 +317,8 @@ $bare->stop;
 
 done_testing();
 
-# a billed result record, $days old, appended to the ledger file; CRC-32C
-# (Castagnoli) computed here, independently of the server's code.  The
-# 384-byte record ("JHL2"), or (append_record_v1) the 256-byte one of 1.1.0
-sub append_record
-{
-	my ($path, $orderid, $days) = @_;
-	my $at = int((time() - 946684800 - $days * 86400) * 1_000_000);
-	my $body = pack('V C C C c l< Q< q< q< Q< V V l< l< a64 a64 a128 a32 a32',
-		0x4A484C32, 2, 1, 0, 1, 0, 900_000_000 + $days, $at, $at, 0,
-		0, 0, 0, 0, 'postgres', 'postgres', $orderid, '', '');
-	write_record($path, $body);
-	return;
-}
-
+# the 256-byte record of 1.1.0, billed, $days old (ledger_append_billed
+# writes the current 384-byte one)
 sub append_record_v1
 {
 	my ($path, $orderid, $days) = @_;
@@ -338,23 +326,6 @@ sub append_record_v1
 	my $body = pack('V C C C c l< Q< q< q< Q< V V l< l< a64 a64 a64',
 		0x4A484C31, 2, 1, 0, 1, 0, 800_000_000 + $days, $at, $at, 0,
 		0, 0, 0, 0, 'postgres', 'postgres', $orderid);
-	write_record($path, $body);
-	return;
-}
-
-sub write_record
-{
-	my ($path, $body) = @_;
-	my $crc = 0xFFFFFFFF;
-	for my $byte (unpack('C*', $body))
-	{
-		$crc ^= $byte;
-		$crc = ($crc & 1) ? (($crc >> 1) ^ 0x82F63B78) : ($crc >> 1) for 1 .. 8;
-	}
-	$crc ^= 0xFFFFFFFF;
-	open(my $fh, '>>', $path) or die "open $path: $!";
-	binmode $fh;
-	print $fh pack('V', $crc) . $body;
-	close $fh;
+	ledger_write_record($path, $body);
 	return;
 }

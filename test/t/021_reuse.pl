@@ -17,7 +17,10 @@
 #     billed answers (checked against one computed here);
 # 10. pg_read_all_stats reads juhe_ledger and juhe_stats, no digest shown;
 # 11. juhe.reuse_answers_for is superuser-only to set, juhe.digest_key to
-#     read.
+#     read;
+# 12. a full index (juhe.reuse_max_answers) drops its oldest answers;
+# 13. answers in the ledger file are indexed at the start, and
+#     juhe.ledger_retention_days ends their reuse.
 use strict;
 use warnings;
 use FindBin;
@@ -111,6 +114,15 @@ sub not_reused_ok
 sub last_billed_id
 {
 	return q1(q{SELECT max(id) FROM juhe_ledger WHERE status = 'billed'});
+}
+
+# the person's digest as the README defines it, computed here
+sub person_digest
+{
+	my ($key, $name, $id) = @_;
+	my $url = mock_url() =~ s{/+$}{}r;
+	my $msg = 'juheid-answer-v1|' . length($url) . ":$url|" . length($name) . ":$name|" . length($id) . ":$id";
+	return hmac_sha256($msg, $key);
 }
 
 sub wait_setting
@@ -372,15 +384,9 @@ is(billed(), $b7 + 1, '... not charged');
 		}
 	}
 	ok(!$badmagic, '... every record has the magic JHL2');
-	my $hmac = sub {
-		my ($key, $name, $id) = @_;
-		my $url = mock_url() =~ s{/+$}{}r;
-		my $msg = 'juheid-answer-v1|' . length($url) . ":$url|" . length($name) . ":$name|" . length($id) . ":$id";
-		return hmac_sha256($msg, $key);
-	};
-	ok($billed{$n1} && $billed{$n1}[1] eq $hmac->($KEY1, $ZS_N, $ZS_I),
+	ok($billed{$n1} && $billed{$n1}[1] eq person_digest($KEY1, $ZS_N, $ZS_I),
 		"the digest of the first billed answer (ledger id $n1) is HMAC-SHA256 under the first key");
-	ok($billed{$n7} && $billed{$n7}[1] eq $hmac->($KEY2, $ZS_N, $ZS_I),
+	ok($billed{$n7} && $billed{$n7}[1] eq person_digest($KEY2, $ZS_N, $ZS_I),
 		"the digest of the answer after the key change (ledger id $n7) is HMAC-SHA256 under the new key");
 	my $zero = "\0" x 32;
 	my @nodigest = grep { $billed{$_}[0] =~ /^[12]$/ && $billed{$_}[1] eq $zero } keys %billed;
@@ -510,6 +516,37 @@ juhe.reuse_max_answers = 8
 	is(billed(), $b + 16, '... without a charge');
 	not_reused_ok(verify("'$names[0]', '$LS_I'", 'postgres', $small), '... the oldest was dropped');
 	is(billed(), $b + 17, '... and is charged again');
+
+	# 13. the index is built from the file at the start (records written
+	# here, with digests computed here), and stops at the retention; with
+	# room for every answer (in 8 places old answers are dropped first)
+	$small->stop;
+	$small->append_conf('postgresql.conf', "juhe.reuse_max_answers = 1000\n");
+	my $f = $small->data_dir . '/juheid/ledger';
+	my ($n400, $n10) = map { '测' . Encode::encode('UTF-8', chr(19968 + $_)) } 100, 101;
+	ledger_append_billed($f, 'JREUSE400', 400, res => 2, id => 910_000_001,
+		digest => person_digest($KEY1, $n400, $LS_I));
+	ledger_append_billed($f, 'JREUSE10', 10, res => 2, id => 910_000_002,
+		digest => person_digest($KEY1, $n10, $LS_I));
+	juheid_start($small);
+	my $long = "SET juhe.reuse_answers_for = '1000d';\n";
+	my $old = sub {
+		my ($name) = @_;
+		return $small->safe_psql('postgres', $long . vsql("'$name', '$LS_I'"));
+	};
+	$b = billed();
+	reused_ok($old->($n400), 'a record of the file, 400 days old: reused after the start',
+		node => $small, id => 910_000_001);
+	reused_ok($old->($n10), '... and one 10 days old', node => $small, id => 910_000_002);
+	is(billed(), $b, '... without a charge');
+	$small->safe_psql('postgres', 'ALTER SYSTEM SET juhe.ledger_retention_days = 30');
+	$small->reload;
+	$small->poll_query_until('postgres', q{SELECT current_setting('juhe.ledger_retention_days') = '30'})
+	  or die 'no reload';
+	not_reused_ok($old->($n400), 'juhe.ledger_retention_days = 30: the 400-day-old answer is not reused');
+	is(billed(), $b + 1, '... it is charged');
+	reused_ok($old->($n10), '... the 10-day-old one still is', node => $small, id => 910_000_002);
+	is(billed(), $b + 1, '... without a charge');
 	$small->stop;
 }
 

@@ -17,7 +17,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
 our @EXPORT = qw(start_mock mock_stats mock_reset juheid_node juheid_conf juheid_start signup_trigger elapsed_since
-  mock_url hang_dns_url blackhole_url start_call mock_json ledger_gen peak_rss_kb);
+  mock_url hang_dns_url blackhole_url start_call mock_json ledger_gen peak_rss_kb
+  ledger_append_billed ledger_write_record);
 
 our $KEY = 'testkey0123456789abcdef0123456789';
 our $OPENID = 'JHtestOpenId0001';
@@ -165,6 +166,39 @@ sub ledger_gen
 {
 	my (@args) = @_;
 	system($ENV{JUHEID_LEDGER_GEN}, @args) == 0 or die "ledger_gen @args failed";
+	return;
+}
+
+# a billed result record, $days old, appended to the ledger file: the
+# 384-byte record ("JHL2"), CRC-32C (Castagnoli) computed here,
+# independently of the server's code; res 1 unless given, the person's
+# digest (32 bytes) if given, no LSN (as from a server before 1.2)
+sub ledger_append_billed
+{
+	my ($path, $orderid, $days, %o) = @_;
+	my $at = int((time() - 946684800 - $days * 86400) * 1_000_000);
+	my $body = pack('V C C C c l< Q< q< q< Q< V V l< l< a64 a64 a128 a32 a32',
+		0x4A484C32, 2, 1, 0, $o{res} // 1, 0, $o{id} // (900_000_000 + $days), $at, $at, 0,
+		0, 0, 0, 0, 'postgres', 'postgres', $orderid, $o{digest} // '', '');
+	ledger_write_record($path, $body);
+	return;
+}
+
+# a record's body (all but the CRC) appended with its CRC-32C
+sub ledger_write_record
+{
+	my ($path, $body) = @_;
+	my $crc = 0xFFFFFFFF;
+	for my $byte (unpack('C*', $body))
+	{
+		$crc ^= $byte;
+		$crc = ($crc & 1) ? (($crc >> 1) ^ 0x82F63B78) : ($crc >> 1) for 1 .. 8;
+	}
+	$crc ^= 0xFFFFFFFF;
+	open(my $fh, '>>', $path) or die "open $path: $!";
+	binmode $fh;
+	print $fh pack('V', $crc) . $body;
+	close $fh;
 	return;
 }
 
