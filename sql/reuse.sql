@@ -95,8 +95,12 @@ SELECT count(*) FILTER (WHERE res IS NOT NULL) AS answered FROM reuse_people;
 -- who may set and read it
 CREATE ROLE regress_juhe_reuser;
 SET ROLE regress_juhe_reuser;
+\set VERBOSITY sqlstate
+-- (the messages differ between PostgreSQL versions; the SQLSTATEs do not)
 SET juhe.reuse_answers_for = '30d';
 SHOW juhe.digest_key;
+SELECT current_setting('juhe.digest_key');
+\set VERBOSITY default
 RESET ROLE;
 DROP ROLE regress_juhe_reuser;
 -- a key too short is refused without being echoed

@@ -276,6 +276,17 @@ juhe_account_shmem_size(void)
 	return MAXALIGN(sizeof(AccountShared));
 }
 
+/* no quarter hour counted yet (a new segment, or recovery's cut) */
+static void
+clear_quarters(void)
+{
+	for (int i = 0; i < NQUARTERS; i++)
+	{
+		account_shm->quarter_of[i] = PG_INT64_MIN;
+		account_shm->billed_in[i] = 0;
+	}
+}
+
 void
 juhe_account_shmem_init(void)
 {
@@ -289,8 +300,7 @@ juhe_account_shmem_init(void)
 		strlcpy(account_shm->tz, juhe_billing_timezone ? juhe_billing_timezone : "Asia/Shanghai",
 				TZ_NAME_LEN);
 		pg_atomic_init_u32(&account_shm->tz_gen, 1);
-		for (int i = 0; i < NQUARTERS; i++)
-			account_shm->quarter_of[i] = PG_INT64_MIN;
+		clear_quarters();
 		pg_atomic_init_u64(&account_shm->next_id, 1);
 	}
 }
@@ -318,11 +328,7 @@ void
 juhe_account_reset_counts(void)
 {
 	SpinLockAcquire(&account_shm->mutex);
-	for (int i = 0; i < NQUARTERS; i++)
-	{
-		account_shm->quarter_of[i] = PG_INT64_MIN;
-		account_shm->billed_in[i] = 0;
-	}
+	clear_quarters();
 	SpinLockRelease(&account_shm->mutex);
 	juhe_reuse_forget_all();
 }
@@ -342,11 +348,7 @@ count_billed_again(TimestampTz ts, int64 n)
 void
 juhe_account_redo(const JuheLedgerRecord *rec)
 {
-	uint64		next = pg_atomic_read_u64(&account_shm->next_id);
-
-	while (next <= rec->id &&
-		   !pg_atomic_compare_exchange_u64(&account_shm->next_id, &next, rec->id + 1))
-		;
+	juhe_atomic_advance_u64(&account_shm->next_id, rec->id + 1);
 	SpinLockAcquire(&account_shm->mutex);
 	if (rec->fate == JUHE_FATE_SENT)
 		account_shm->in_flight++;

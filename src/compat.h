@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "port/atomics.h"
 #include "storage/latch.h"
 #include "utils/resowner.h"
 #include "utils/wait_event.h"
@@ -110,5 +111,20 @@ juhe_sync_standbys_defined(void)
 	return WalSndCtl->sync_standbys_defined;
 #endif
 }
+
+/* an atomic counter moved up to at least target, never down (17 has it) */
+#if PG_VERSION_NUM >= 170000
+#define juhe_atomic_advance_u64(ptr, target) \
+	((void) pg_atomic_monotonic_advance_u64((ptr), (target)))
+#else
+static inline void
+juhe_atomic_advance_u64(volatile pg_atomic_uint64 *ptr, uint64 target)
+{
+	uint64		cur = pg_atomic_read_u64(ptr);
+
+	while (cur < target && !pg_atomic_compare_exchange_u64(ptr, &cur, target))
+		;
+}
+#endif
 
 #endif							/* JUHEID_COMPAT_H */

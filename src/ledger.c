@@ -651,11 +651,7 @@ wal_allowed(void)
 static void
 note_lsn(XLogRecPtr lsn)
 {
-	uint64		cur = pg_atomic_read_u64(&ledger_shared->last_lsn);
-
-	while (cur < lsn &&
-		   !pg_atomic_compare_exchange_u64(&ledger_shared->last_lsn, &cur, lsn))
-		;
+	juhe_atomic_advance_u64(&ledger_shared->last_lsn, lsn);
 }
 
 /* a record as it goes into the file: where its WAL ends, whose it is */

@@ -4,7 +4,8 @@
  *
  * SELECT (juhe_verify(n, i)).* calls the function once per output column,
  * and a trigger may see the same person twice in one COPY.  Each billed
- * answer (error_code 0) is remembered until the end of the transaction, keyed
+ * answer (error_code 0), and each answer given again (reuse.c), is
+ * remembered until the end of the transaction, keyed
  * by an HMAC-SHA-256 of (mode, base URL, key, name, ID) under a random
  * per-backend salt: the memo never holds a plaintext name or ID, and it lives
  * in transaction memory, gone at commit or abort.
@@ -38,8 +39,15 @@ static uint8 salt[32];
 static void
 log_discarded_answers(void)
 {
-	long		n = hash_get_num_entries(memo);
+	HASH_SEQ_STATUS seq;
+	MemoEntry  *e;
+	long		n = 0;
 
+	/* answers given again (reuse.c) were billed, and listed, before */
+	hash_seq_init(&seq, memo);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		if (e->answer.reused_at == 0)
+			n++;
 	if (n == 0)
 		return;
 	ereport(LOG,

@@ -204,6 +204,18 @@ is($node->safe_psql('db3', q{SELECT extversion || '|' || (to_regprocedure('juhe_
 	'ALTER EXTENSION juheid UPDATE TO 1.2: the reuse overload and juhe_stats.reuses');
 reused_ok(verify("'$ZS_N', '$ZS_I', NULL, true", 'db3'), 'updated database', db => 'db3', id => $n1);
 
+# a transaction rolled back after a reused answer threw away nothing billed
+# in it: no "rolled back after ... billed verification" LOG line
+{
+	my $off = -s $node->logfile;
+	q1("BEGIN;\n" . vsql("'$ZS_N', '$ZS_I'") . ";\nROLLBACK;");
+	q1('SELECT 1');
+	my $log = slurp_file($node->logfile, $off);
+	unlike($log, qr/rolled back after \d+ billed verification/,
+		'a rollback after a reused answer logs no discarded billed answer');
+	is(billed(), 1, '... and nothing was charged');
+}
+
 # ---------------------------------------------------------------- 3. restart
 $node->restart;
 reused_ok(verify("'$ZS_N', '$ZS_I'"), 'after a restart', id => $n1);
