@@ -78,8 +78,7 @@ run_batch(FunctionCallInfo fcinfo, EmitRows emit)
 		juhe_mode_from_text(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	parallel = PG_ARGISNULL(3) ? 8 : PG_GETARG_INT32(3);
 	juhe_check_parallel(parallel);
-	/* 1.2's overload with reuse; NULL: reuse */
-	reuse = PG_NARGS() < 5 || PG_ARGISNULL(4) || PG_GETARG_BOOL(4);
+	reuse = juhe_reuse_arg(fcinfo, 4);
 
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT,
 					  &names, &name_nulls, &nnames);

@@ -698,8 +698,7 @@ juhe_gateway_main(Datum arg)
 			{
 				(void) juhe_ledger_prune_begin(prune_now);
 				/* the digests go with their records */
-				if (juhe_ledger_retention_days > 0)
-					juhe_reuse_forget_before(now - (TimestampTz) juhe_ledger_retention_days * USECS_PER_DAY);
+				juhe_reuse_forget_before(juhe_ledger_retention_cutoff(now));
 				last_prune = now;
 				prune_now = false;
 			}

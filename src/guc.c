@@ -603,14 +603,19 @@ juhe_config_release(JuheConfig *cfg)
 	cfg->digest_key = NULL;
 }
 
-void
-juhe_config_require_digest_key(const JuheConfig *cfg)
+bool
+juhe_config_reuses(JuheConfig *cfg, bool asked)
 {
-	if (cfg->digest_key == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("juhe.digest_key is not set"),
-				 errdetail("juhe.reuse_answers_for finds earlier answers by a digest under this key; no request was sent."),
-				 errhint("A superuser must set juhe.digest_key in postgresql.conf (at least %d characters), or set juhe.reuse_answers_for to 0.",
-						 JUHE_DIGEST_KEY_MIN)));
+	if (!asked || cfg->reuse_for_s <= 0)
+		return false;
+	if (cfg->digest_key != NULL)
+		return true;
+	juhe_config_release(cfg);	/* the secrets wiped first */
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("juhe.digest_key is not set"),
+			 errdetail("juhe.reuse_answers_for finds earlier answers by a digest under this key; no request was sent."),
+			 errhint("A superuser must set juhe.digest_key in postgresql.conf (at least %d characters), or set juhe.reuse_answers_for to 0.",
+					 JUHE_DIGEST_KEY_MIN)));
+	return false;				/* keep compiler quiet */
 }

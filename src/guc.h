@@ -69,7 +69,10 @@ typedef struct JuheConfig
 extern void juhe_config_load(JuheConfig *cfg, JuheMode mode);
 extern void juhe_config_release(JuheConfig *cfg);
 
-/* error unless the snapshot has a digest key (reuse asked for) */
-extern void juhe_config_require_digest_key(const JuheConfig *cfg);
+/*
+ * Whether a call that asks for reuse gets it (juhe.reuse_answers_for on);
+ * an error, the snapshot released first, if it would but has no digest key
+ */
+extern bool juhe_config_reuses(JuheConfig *cfg, bool asked);
 
 #endif							/* JUHEID_GUC_H */

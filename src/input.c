@@ -199,3 +199,9 @@ juhe_masked_person(const JuheItem *item)
 	s = psprintf("name \"%s\", ID \"%s\"", mname, mid);
 	return juhe_service_text(s);
 }
+
+bool
+juhe_reuse_arg(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_NARGS() <= argno || PG_ARGISNULL(argno) || PG_GETARG_BOOL(argno);
+}

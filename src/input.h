@@ -8,9 +8,17 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
+
 #include "verify.h"
 
 extern void juhe_prepare_item(JuheItem *item, text *realname, text *idcard);
+
+/*
+ * The reuse argument of 1.2's overloads, at 0-based argno: true when the
+ * caller has no such argument (1.1's form) or passes NULL
+ */
+extern bool juhe_reuse_arg(FunctionCallInfo fcinfo, int argno);
 
 /*
  * Do realname and idcard, normalised as juhe_prepare_item does it, give

@@ -159,8 +159,7 @@ juhe_verify(PG_FUNCTION_ARGS)
 
 	/* from here on no message logs the statement (it may hold the input) */
 	juhe_guard_push(&guard);
-	/* 1.2's juhe_verify(realname, idcard, mode, reuse); NULL: reuse */
-	reuse = PG_NARGS() < 4 || PG_ARGISNULL(3) || PG_GETARG_BOOL(3);
+	reuse = juhe_reuse_arg(fcinfo, 3);
 	if (PG_ARGISNULL(2))
 		mode = (JuheMode) juhe_mode;
 	else

@@ -1514,6 +1514,14 @@ prune_end(bool keep_tmp)
 	prune.phase = PRUNE_IDLE;
 }
 
+TimestampTz
+juhe_ledger_retention_cutoff(TimestampTz now)
+{
+	if (juhe_ledger_retention_days <= 0)
+		return PG_INT64_MIN;
+	return now - (TimestampTz) juhe_ledger_retention_days * USECS_PER_DAY;
+}
+
 bool
 juhe_ledger_prune_begin(bool force)
 {
@@ -1526,7 +1534,7 @@ juhe_ledger_prune_begin(bool force)
 		RecoveryInProgress())
 		return false;
 	prune.fd = prune.out = -1;
-	prune.cutoff = now - (TimestampTz) juhe_ledger_retention_days * USECS_PER_DAY;
+	prune.cutoff = juhe_ledger_retention_cutoff(now);
 	LWLockAcquire(ledger_lock, LW_SHARED);
 	oldest = ledger_shared->oldest_at;
 	LWLockRelease(ledger_lock);

@@ -180,6 +180,12 @@ extern void juhe_ledger_shutdown(void);
  * only to copy the records appended meanwhile and to put the file in place.
  */
 extern bool juhe_ledger_prune_begin(bool force);
+
+/*
+ * Where juhe.ledger_retention_days ends at `now`: results before it are
+ * pruned (and their answers not reused); PG_INT64_MIN when kept for ever.
+ */
+extern TimestampTz juhe_ledger_retention_cutoff(TimestampTz now);
 extern bool juhe_ledger_prune_step(void);
 extern bool juhe_ledger_pruning(void);
 

@@ -26,6 +26,7 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "encoding.h"
 #include "result.h"
@@ -217,4 +218,10 @@ juhe_is_text_type(Oid type)
 	Oid			t = getBaseType(type);
 
 	return t == TEXTOID || t == VARCHAROID || t == BPCHAROID;
+}
+
+TimestampTz
+juhe_answered_at(const JuheAnswer *a)
+{
+	return a->reused_at ? (TimestampTz) a->reused_at : GetCurrentTimestamp();
 }

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "access/tupdesc.h"
+#include "datatype/timestamp.h"
 #include "fmgr.h"
 
 #include "response.h"
@@ -48,6 +49,12 @@ typedef enum JuheResultKind
 } JuheResultKind;
 
 extern JuheResultKind juhe_result_kind_of(Oid type);
+
+/*
+ * A billed answer's verified_at: now, or for an answer given again
+ * (reuse.c) when the original was received
+ */
+extern TimestampTz juhe_answered_at(const JuheAnswer *a);
 
 /* a column juheid reads names and IDs from, or writes order ids to */
 extern bool juhe_is_text_type(Oid type);

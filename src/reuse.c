@@ -191,10 +191,8 @@ juhe_reuse_lookup(const JuheConfig *cfg, const uint8 *digest, JuheAnswer *answer
 
 	if (reuse_hash == NULL || cfg->reuse_for_s <= 0)
 		return false;
-	not_before = now - (TimestampTz) cfg->reuse_for_s * USECS_PER_SEC;
-	if (juhe_ledger_retention_days > 0)
-		not_before = Max(not_before,
-						 now - (TimestampTz) juhe_ledger_retention_days * USECS_PER_DAY);
+	not_before = Max(now - (TimestampTz) cfg->reuse_for_s * USECS_PER_SEC,
+					 juhe_ledger_retention_cutoff(now));
 
 	LWLockAcquire(reuse_lock, LW_SHARED);
 	e = hash_search(reuse_hash, digest, HASH_FIND, NULL);
@@ -225,7 +223,8 @@ juhe_reuse_forget_before(TimestampTz cutoff)
 	HASH_SEQ_STATUS seq;
 	ReuseEntry *e;
 
-	if (reuse_hash == NULL)
+	/* PG_INT64_MIN: no retention, nothing to forget */
+	if (reuse_hash == NULL || cutoff == PG_INT64_MIN)
 		return;
 	LWLockAcquire(reuse_lock, LW_EXCLUSIVE);
 	hash_seq_init(&seq, reuse_hash);

@@ -370,8 +370,8 @@ plan_job(FunctionCallInfo fcinfo, Job *job)
 		juhe_mode_from_text(text_to_cstring(PG_GETARG_TEXT_PP(4)));
 	job->parallel = PG_ARGISNULL(5) ? 8 : PG_GETARG_INT32(5);
 	job->batch_size = PG_ARGISNULL(6) ? 1000 : PG_GETARG_INT32(6);
-	/* 1.2's overload with reuse (a re-verification wants fresh answers) */
-	job->reuse = PG_NARGS() < 10 || PG_ARGISNULL(9) || PG_GETARG_BOOL(9);
+	/* a re-verification may want fresh answers */
+	job->reuse = juhe_reuse_arg(fcinfo, 9);
 	juhe_check_parallel(job->parallel);
 	if (job->batch_size < 1 || job->batch_size > MAX_BATCH)
 		ereport(ERROR,
@@ -516,8 +516,7 @@ write_one(Job *job, Target *t, const Row *row, const JuheItem *it, ItemPointerDa
 	values[1] = a->has_orderid ? CStringGetTextDatum(juhe_service_text(a->orderid)) : (Datum) 0;
 	if (!a->has_orderid)
 		nulls[1] = 'n';
-	/* a reused answer: when it was received */
-	values[2] = TimestampTzGetDatum(a->reused_at ? (TimestampTz) a->reused_at : GetCurrentTimestamp());
+	values[2] = TimestampTzGetDatum(juhe_answered_at(a));
 	if (a->error_code != JUHE_CODE_BILLED)
 		nulls[2] = 'n';
 	values[3] = PointerGetDatum(&row->ctid);

@@ -314,9 +314,7 @@ record(const TriggerConfig *cfg, HeapTuple tuple, TupleDesc td, const JuheAnswer
 	if (cfg->verified_at_att)
 	{
 		nulls[n] = a == NULL || a->error_code != JUHE_CODE_BILLED;
-		/* a reused answer: when it was received */
-		values[n] = nulls[n] ? (Datum) 0 :
-			TimestampTzGetDatum(a->reused_at ? (TimestampTz) a->reused_at : GetCurrentTimestamp());
+		values[n] = nulls[n] ? (Datum) 0 : TimestampTzGetDatum(juhe_answered_at(a));
 		n++;
 	}
 	if (owned_columns(cfg, cols) == 0)

@@ -274,12 +274,7 @@ juhe_verify_items(JuheItem *items, int n, JuheMode mode, int max_parallel,
 
 	/* everything that can be wrong with the settings fails before sending */
 	juhe_config_load(&cfg, mode);
-	want_reuse = reuse && cfg.reuse_for_s > 0;
-	if (want_reuse && cfg.digest_key == NULL)
-	{
-		juhe_config_release(&cfg);	/* the secrets wiped first */
-		juhe_config_require_digest_key(&cfg);
-	}
+	want_reuse = juhe_config_reuses(&cfg, reuse);
 
 	digests = palloc(n * JUHE_DIGEST_LEN);
 	leader = palloc(n * sizeof(int));
